@@ -1,0 +1,229 @@
+"""Run restoration methods over a dataset, score them, and write tables, CSVs and grids.
+
+Images follow the toolkit's convention (HWC float32 [0, 1], RGB or grey).
+PSNR and SSIM use :mod:`agan.metrics` with the options in :class:`MetricOptions`
+(default: RGB, float, no border crop, data range 1); LPIPS is reported when its
+AlexNet weights are in the torch hub cache and shown as absent otherwise.
+Timing covers the method call only, in seconds per megapixel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from tqdm import tqdm
+
+from data.io import atomic_write_bytes, write_image
+
+from . import metrics
+from .grids import grid
+from .registry import Method
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """How PSNR and SSIM are measured; see :mod:`agan.metrics`."""
+
+    crop_border: int = 0
+    y_channel: bool = False
+    quantize: bool = False
+
+    def describe(self) -> str:
+        parts = ["Y channel (BT.601)" if self.y_channel else "RGB"]
+        parts.append("8-bit rounded" if self.quantize else "float")
+        parts.append(f"border crop {self.crop_border}" if self.crop_border else "no border crop")
+        return ", ".join(parts) + ", data range 1"
+
+
+@dataclass
+class Kept:
+    """Images kept for a comparison grid: HWC float32 [0, 1] arrays and the per-method PSNR."""
+
+    name: str
+    degraded: np.ndarray
+    clean: np.ndarray
+    outputs: dict[str, np.ndarray]
+    psnr: dict[str, float]
+
+
+def score(output: np.ndarray, clean: np.ndarray, options: MetricOptions, lpips_metric: Any = None) -> dict[str, Any]:
+    """PSNR, SSIM and (when ``lpips_metric`` is given) LPIPS of one HWC float32 [0, 1] output against its target."""
+    conv = {"crop_border": options.crop_border, "y_channel": options.y_channel, "quantize": options.quantize}
+    return {
+        "psnr": metrics.psnr(output, clean, **conv),
+        "ssim": metrics.ssim(output, clean, **conv),
+        "lpips": float(lpips_metric(output, clean)) if lpips_metric is not None else None,
+    }
+
+
+def run_methods(
+    dataset: Any,
+    methods: list[Method],
+    *,
+    options: MetricOptions = MetricOptions(),
+    lpips_metric: Any = None,
+    keep: int = 0,
+    progress: bool = True,
+) -> tuple[list[dict[str, Any]], list[Kept]]:
+    """Restore every image of ``dataset`` with every method and score the outputs.
+
+    Args:
+        dataset: indexable, items are dicts with ``degraded``, ``clean`` (HWC
+            float32 [0, 1]) and ``name`` (e.g. :class:`data.datasets.ImageDataset`).
+        methods: resolved method specs.
+        options: metric conventions.
+        lpips_metric: an LPIPS metric or None.
+        keep: how many of the first images to keep, with every output, for grids.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        ``(rows, kept)``: one row per image and method (method, image, psnr,
+        ssim, lpips, seconds, megapixels) and the kept images.
+    """
+    rows: list[dict[str, Any]] = []
+    kept: list[Kept] = []
+    bar = tqdm(range(len(dataset)), desc="images", unit="img", disable=not progress, leave=False)
+    for index in bar:
+        sample = dataset[index]
+        degraded, clean, name = sample["degraded"], sample["clean"], sample["name"]
+        megapixels = clean.shape[0] * clean.shape[1] / 1e6
+        outputs: dict[str, np.ndarray] = {}
+        psnrs: dict[str, float] = {}
+        for method in methods:
+            start = time.perf_counter()
+            try:
+                output = method(degraded)
+            except Exception as err:
+                raise RuntimeError(f"{method.label} failed on image {name}: {err}") from err
+            seconds = time.perf_counter() - start
+            if output.shape != clean.shape:
+                raise RuntimeError(f"{method.label} returned shape {output.shape} for image {name} of shape {clean.shape}")
+            row = {"method": method.label, "image": name, **score(output, clean, options, lpips_metric),
+                   "seconds": seconds, "megapixels": megapixels}
+            rows.append(row)
+            psnrs[method.label] = row["psnr"]
+            if index < keep:
+                outputs[method.label] = output
+        if index < keep:
+            kept.append(Kept(name, degraded, clean, outputs, psnrs))
+    return rows, kept
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean PSNR, SSIM, LPIPS (None when absent) and seconds per megapixel for each method, in first-seen order."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_method.setdefault(row["method"], []).append(row)
+    summary = []
+    for method, group in by_method.items():
+        lpips_values = [r["lpips"] for r in group if r["lpips"] is not None]
+        summary.append({
+            "method": method,
+            "images": len(group),
+            "psnr": float(np.mean([r["psnr"] for r in group])),
+            "ssim": float(np.mean([r["ssim"] for r in group])),
+            "lpips": float(np.mean(lpips_values)) if len(lpips_values) == len(group) else None,
+            "sec_per_mp": sum(r["seconds"] for r in group) / max(sum(r["megapixels"] for r in group), 1e-12),
+        })
+    return summary
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}"
+
+
+_COLUMNS = (("method", "method", None), ("PSNR (dB)", "psnr", 2), ("SSIM", "ssim", 4), ("LPIPS", "lpips", 4),
+            ("s/MP", "sec_per_mp", 3))
+
+
+def _cells(summary: list[dict[str, Any]]) -> list[list[str]]:
+    return [[row[key] if digits is None else _fmt(row[key], digits) for _, key, digits in _COLUMNS] for row in summary]
+
+
+def text_table(summary: list[dict[str, Any]]) -> str:
+    """The summary as an aligned plain-text table."""
+    header = [title for title, _, _ in _COLUMNS]
+    body = _cells(summary)
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in [header] + body]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(summary: list[dict[str, Any]]) -> str:
+    """The summary as a Markdown table, the best PSNR and SSIM in bold."""
+    best_psnr = max((r["psnr"] for r in summary), default=None)
+    best_ssim = max((r["ssim"] for r in summary), default=None)
+    lines = ["| " + " | ".join(title for title, _, _ in _COLUMNS) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(_COLUMNS) - 1)) + "|"]
+    for row, cells in zip(summary, _cells(summary)):
+        if row["psnr"] == best_psnr:
+            cells[1] = f"**{cells[1]}**"
+        if row["ssim"] == best_ssim:
+            cells[2] = f"**{cells[2]}**"
+        lines.append("| " + " | ".join(f"`{c}`" if i == 0 else c for i, c in enumerate(cells)) + " |")
+    return "\n".join(lines)
+
+
+def write_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
+    """Write dict rows as CSV atomically; None becomes an empty cell."""
+    rows = list(rows)
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+    return Path(path)
+
+
+def comparison_grid(item: Kept, labels: list[str], height: int = 192) -> np.ndarray:
+    """degraded | each method | clean, with PSNR on each tile; HW3 float32 RGB in [0, 1]."""
+    input_psnr = metrics.psnr(item.degraded, item.clean)
+    tiles = [(item.degraded, f"input {_fmt(input_psnr, 2)} dB")]
+    tiles += [(item.outputs[label], f"{label} {_fmt(item.psnr[label], 2)} dB") for label in labels]
+    tiles.append((item.clean, "clean"))
+    return grid([tiles], height=height)
+
+
+def write_comparison(
+    out: str | Path,
+    rows: list[dict[str, Any]],
+    kept: list[Kept],
+    *,
+    data_spec: str,
+    options: MetricOptions,
+    lpips_note: str | None = None,
+    title: str = "Comparison",
+) -> list[dict[str, Any]]:
+    """Write ``results.md``, ``results.csv`` (one row per method), ``per_image.csv`` and
+    ``grids/NAME.png`` under ``out``; returns the summary."""
+    out = Path(out)
+    summary = summarize(rows)
+    labels = [row["method"] for row in summary]
+    grid_paths = []
+    for item in kept:
+        path = out / "grids" / f"{item.name}.png"
+        write_image(path, comparison_grid(item, labels))
+        grid_paths.append(path)
+    write_csv(out / "results.csv", summary)
+    write_csv(out / "per_image.csv", rows)
+    lines = [f"# {title}", "", f"Data: `{data_spec}` ({summary[0]['images'] if summary else 0} images).",
+             f"PSNR/SSIM: {options.describe()}; SSIM with Gaussian window sigma 1.5 (Wang et al. 2004). "
+             f"LPIPS: AlexNet, lower is better{'' if lpips_note is None else ' — ' + lpips_note}. "
+             "s/MP: seconds of the method per megapixel on this machine.", "", markdown_table(summary), ""]
+    lines += [f"![{p.stem}](grids/{p.name})" for p in grid_paths]
+    atomic_write_bytes(out / "results.md", ("\n".join(lines) + "\n").encode())
+    return summary

@@ -1,0 +1,116 @@
+"""One registry that maps names to restoration methods (models and filters).
+
+A method spec names one entry with optional parameters and may chain more
+entries after ``+``, each applied to the previous one's output, e.g.
+``bm3d(sigma=25)`` or ``median(ksize=5)+gaussian(sigma=0.8)`` (a restorer
+followed by a Gaussian post-filter).
+
+Entries are registered here with explicit imports (no folder scan), so one
+broken optional module never hides the others.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from baselines import filters
+from data.spec import SpecError, format_call, parse_calls
+
+Restorer = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered method: ``build(**params)`` returns a restorer ``image -> image``."""
+
+    name: str
+    kind: str  # "filter" or "model"
+    build: Callable[..., Restorer]
+    summary: str
+    parameters: int | None = None  # learnable parameters, for models
+
+
+class Registry:
+    """Name -> :class:`Entry`. ``register`` adds one; ``[name]`` looks one up with a helpful error."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, entry: Entry) -> Entry:
+        if entry.name in self._entries:
+            raise ValueError(f"method {entry.name!r} is registered twice")
+        self._entries[entry.name] = entry
+        return entry
+
+    def __getitem__(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise SpecError(f"unknown method {name!r}; known: {', '.join(self._entries)}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+
+REGISTRY = Registry()
+
+
+def _filter_builder(function: Callable[..., np.ndarray]) -> Callable[..., Restorer]:
+    signature = inspect.signature(function)
+
+    def build(**params: Any) -> Restorer:
+        try:
+            signature.bind(None, **params)
+        except TypeError as err:
+            raise SpecError(f"bad parameters for {function.__name__}: {err}") from None
+
+        def restore(image: np.ndarray) -> np.ndarray:
+            return function(image, **params)
+
+        return restore
+
+    return build
+
+
+def _first_line(function: Callable) -> str:
+    return (inspect.getdoc(function) or "").splitlines()[0].rstrip(".")
+
+
+REGISTRY.register(Entry("input", "filter", _filter_builder(filters.identity), "the degraded input itself, unrestored (the baseline row)"))
+for _name, _function in filters.FILTERS.items():
+    REGISTRY.register(Entry(_name, "filter", _filter_builder(_function), _first_line(_function)))
+
+
+@dataclass(frozen=True)
+class Method:
+    """A resolved method spec: ``method(image)`` restores an HWC float32 [0, 1] image.
+
+    ``label`` is the canonical spec string, used in tables and file names.
+    """
+
+    label: str
+    steps: tuple[Restorer, ...]
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Restore an HWC float32 RGB or grey image; returns the same shape, float32, in [0, 1]."""
+        for step in self.steps:
+            image = step(image)
+        return image
+
+
+def build_method(spec: str) -> Method:
+    """Resolve a method spec such as ``"bm3d(sigma=25)"`` or ``"median+gaussian(sigma=0.8)"``.
+
+    Raises:
+        SpecError: an unknown name or a parameter the method does not take.
+    """
+    calls = parse_calls(spec)
+    steps = tuple(REGISTRY[name].build(**params) for name, params in calls)
+    return Method("+".join(format_call(name, params) for name, params in calls), steps)

@@ -1,0 +1,265 @@
+"""Synthetic noise and artefacts, each ``(clean, rng, **params) -> (degraded, mask)``.
+
+Convention: ``clean`` is HWC float32 in [0, 1], 1 (grey) or 3 (RGB) channels;
+``degraded`` has the same shape and dtype and is clipped to [0, 1] (Gaussian
+noise can skip the clip with ``clip=False``); ``mask`` is HW float32 in [0, 1],
+1 where a pixel was corrupted: all ones for dense noise (Gaussian, speckle,
+Poisson, JPEG, blur), the flipped pixels or drawn strokes for the sparse kinds.
+Noise levels are on the 0-255 scale (``sigma=25`` means 25/255). A parameter
+left as ``None`` is drawn from ``rng`` within the range its docstring gives.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ._common import check_image, finish, size_scale
+
+
+def _dense_mask(image: np.ndarray) -> np.ndarray:
+    return np.ones(image.shape[:2], np.float32)
+
+
+def _draw(rng: np.random.Generator, low: float, high: float, value: float | None) -> float:
+    return float(rng.uniform(low, high)) if value is None else float(value)
+
+
+def gaussian(
+    clean: np.ndarray, rng: np.random.Generator, *, sigma: float | None = None, clip: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Additive white Gaussian noise, independent per pixel and channel.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        sigma: standard deviation on the 0-255 scale; default drawn from [5, 50].
+        clip: clip to [0, 1] like a real photo. The published denoising tables
+            (DnCNN, BM3D on Set12/BSD68) do not clip: ``clip=False`` reproduces them.
+
+    Returns:
+        ``(degraded, mask)``; the mask is all ones.
+    """
+    clean = check_image(clean)
+    sigma = _draw(rng, 5, 50, sigma)
+    noise = rng.standard_normal(clean.shape, dtype=np.float32)
+    noise *= np.float32(sigma / 255.0)
+    return finish(clean + noise, _dense_mask(clean), clip=clip)
+
+
+def salt_pepper(
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    amount: float | None = None,
+    salt_ratio: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Impulse noise: a fraction of pixels (all channels together) set to 1 or 0.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        amount: fraction of pixels flipped; default drawn from [0.02, 0.15].
+        salt_ratio: fraction of flipped pixels set to white; default 0.5.
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on flipped pixels.
+    """
+    clean = check_image(clean)
+    amount = _draw(rng, 0.02, 0.15, amount)
+    salt_ratio = 0.5 if salt_ratio is None else float(salt_ratio)
+    draw = rng.random(clean.shape[:2], dtype=np.float32)
+    flipped = draw < amount
+    salt = draw < amount * salt_ratio
+    degraded = clean.copy()
+    degraded[flipped] = 0.0
+    degraded[salt] = 1.0
+    return finish(degraded, flipped.astype(np.float32))
+
+
+def speckle(
+    clean: np.ndarray, rng: np.random.Generator, *, sigma: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiplicative Gaussian noise: ``clean * (1 + n)``, ``n ~ N(0, sigma/255)``.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        sigma: standard deviation of ``n`` on the 0-255 scale; default drawn from [10, 60].
+
+    Returns:
+        ``(degraded, mask)``; the mask is all ones.
+    """
+    clean = check_image(clean)
+    sigma = _draw(rng, 10, 60, sigma)
+    noise = rng.standard_normal(clean.shape, dtype=np.float32)
+    noise *= np.float32(sigma / 255.0)
+    return finish(clean + clean * noise, _dense_mask(clean))
+
+
+def poisson(
+    clean: np.ndarray, rng: np.random.Generator, *, peak: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shot noise: photon counts ``Poisson(clean * peak) / peak``.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        peak: photons at full white; lower is noisier. Default drawn
+            log-uniformly from [10, 200] (a dim indoor shot to daylight).
+
+    Returns:
+        ``(degraded, mask)``; the mask is all ones.
+    """
+    clean = check_image(clean)
+    peak = float(np.exp(rng.uniform(np.log(10), np.log(200)))) if peak is None else float(peak)
+    if peak <= 0:
+        raise ValueError(f"poisson peak must be positive, got {peak}")
+    counts = rng.poisson(np.clip(clean, 0, 1) * peak).astype(np.float32)
+    return finish(counts / np.float32(peak), _dense_mask(clean))
+
+
+def _stroke_points(rng: np.random.Generator, h: int, w: int, scale: float) -> np.ndarray:
+    """A gently curved stroke: a quadratic Bezier sampled as an int polyline."""
+    length = rng.uniform(0.2, 0.8) * max(h, w)
+    angle = rng.uniform(0, np.pi)
+    start = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    end = start + direction * length
+    normal = np.array([-direction[1], direction[0]])
+    control = (start + end) / 2 + normal * rng.uniform(-0.3, 0.3) * length
+    t = np.linspace(0, 1, 32)[:, None]
+    points = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+    return np.round(points).astype(np.int32)
+
+
+def scribble(
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    lines: int | None = None,
+    thickness: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dark strokes across the image, like scratches or pen marks.
+
+    Each stroke is a gently curved line of random length (20-80 % of the long
+    side), angle, thickness and darkness (ink 0-0.25, opacity 0.7-1),
+    antialiased.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        lines: number of strokes; default drawn from 3-6.
+        thickness: stroke width in pixels at a 512-pixel short side; default
+            drawn per stroke from [1.5, 6].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on the strokes.
+    """
+    clean = check_image(clean)
+    h, w = clean.shape[:2]
+    scale = size_scale(clean)
+    count = int(rng.integers(3, 7)) if lines is None else int(lines)
+    degraded = clean.copy()
+    mask = np.zeros((h, w), np.float32)
+    for _ in range(count):
+        points = _stroke_points(rng, h, w, scale)
+        width = _draw(rng, 1.5, 6.0, thickness) * scale
+        ink = rng.uniform(0.0, 0.25)
+        opacity = rng.uniform(0.7, 1.0)
+        stroke = np.zeros((h, w), np.float32)
+        cv2.polylines(stroke, [points], False, 1.0, max(1, int(round(width))), cv2.LINE_AA)
+        alpha = (stroke * opacity)[..., None]
+        degraded = degraded * (1 - alpha) + np.float32(ink) * alpha
+        mask = np.maximum(mask, stroke)
+    return finish(degraded, (mask > 0).astype(np.float32))
+
+
+def jpeg(
+    clean: np.ndarray, rng: np.random.Generator, *, quality: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """JPEG compression artefacts (OpenCV's encoder, 4:2:0 chroma for colour).
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        quality: JPEG quality 1-100; default drawn from 10-60.
+
+    Returns:
+        ``(degraded, mask)``; the mask is all ones.
+    """
+    clean = check_image(clean)
+    quality = int(rng.integers(10, 61)) if quality is None else int(quality)
+    if not 1 <= quality <= 100:
+        raise ValueError(f"jpeg quality must be in 1..100, got {quality}")
+    as_uint8 = np.round(np.clip(clean, 0, 1) * 255).astype(np.uint8)
+    if as_uint8.shape[2] == 3:
+        as_uint8 = cv2.cvtColor(as_uint8, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", as_uint8, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    if decoded.ndim == 2:
+        decoded = decoded[..., None]
+    else:
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    return finish(decoded.astype(np.float32) / 255.0, _dense_mask(clean))
+
+
+def blur(
+    clean: np.ndarray, rng: np.random.Generator, *, sigma: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian defocus blur.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        sigma: blur standard deviation in pixels (not scaled with size);
+            default drawn from [0.5, 2.5].
+
+    Returns:
+        ``(degraded, mask)``; the mask is all ones.
+    """
+    clean = check_image(clean)
+    sigma = _draw(rng, 0.5, 2.5, sigma)
+    out = cv2.GaussianBlur(clean, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT_101)
+    return finish(out.reshape(clean.shape), _dense_mask(clean))
+
+
+_MIXABLE = {
+    "gaussian": gaussian,
+    "salt-pepper": salt_pepper,
+    "speckle": speckle,
+    "poisson": poisson,
+    "scribble": scribble,
+    "jpeg": jpeg,
+    "blur": blur,
+}
+# Blur acts first and JPEG last, as in a camera pipeline; the rest in between.
+_PIPELINE_ORDER = ("blur", "poisson", "gaussian", "speckle", "salt-pepper", "scribble", "jpeg")
+
+
+def noise_mix(
+    clean: np.ndarray, rng: np.random.Generator, *, kinds: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """1-3 noise kinds drawn at random, each with random parameters.
+
+    The kinds are drawn from gaussian, salt-pepper, speckle, poisson, scribble,
+    jpeg and blur, and applied in camera-pipeline order (blur first, JPEG last).
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        kinds: how many kinds to combine; default drawn from 1-3.
+
+    Returns:
+        ``(degraded, mask)``; the mask is the element-wise maximum of the
+        chosen kinds' masks.
+    """
+    clean = check_image(clean)
+    count = int(rng.integers(1, 4)) if kinds is None else int(kinds)
+    chosen = set(rng.choice(len(_PIPELINE_ORDER), size=min(count, len(_PIPELINE_ORDER)), replace=False))
+    image, mask = clean, np.zeros(clean.shape[:2], np.float32)
+    for index, name in enumerate(_PIPELINE_ORDER):
+        if index in chosen:
+            image, step_mask = _MIXABLE[name](image, rng)
+            mask = np.maximum(mask, step_mask)
+    return image, mask

@@ -1,0 +1,448 @@
+"""Weather degradations, each ``(clean, rng, **params) -> (degraded, mask)``.
+
+Convention: ``clean`` is HWC float32 in [0, 1], 1 (grey) or 3 (RGB) channels;
+``rng`` (a ``numpy.random.Generator``) is the only source of randomness, so the
+same seed gives a bit-identical pair; ``degraded`` has the shape and dtype of
+``clean`` and is clipped to [0, 1]; ``mask`` is HW float32 in [0, 1], 1 where
+the image was corrupted. A parameter left as ``None`` is drawn from ``rng``
+within the range its docstring gives.
+
+Sizes (radii, lengths, widths) are in pixels at a 512-pixel short side and are
+multiplied by :func:`size_scale`; counts are per 512x512 area in those units,
+so a 256x256 image, a 1024x1024 one and a crop of a photo look alike. For the
+sparse kinds (raindrop, rain, snow, dust) the mask is binary and covers every
+pixel the drops, streaks, flakes or spots changed by more than ~8/255; a
+veil or haze adds its strength ``1 - t`` to the mask.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ._common import check_image, finish, size_scale
+
+_THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
+
+
+def _pick(rng: np.random.Generator, value: float | None, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi)) if value is None else float(value)
+
+
+def _maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float, hi: float) -> float:
+    """An optional effect: 0 with probability 1 - p_on, else uniform in [lo, hi]."""
+    if value is not None:
+        return float(value)
+    return float(rng.uniform(lo, hi)) if rng.random() < p_on else 0.0
+
+
+def _count(rng: np.random.Generator, per_512: float, h: float, w: float, s: float) -> int:
+    """Poisson count for ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
+    return int(rng.poisson(max(per_512, 0.0) * h * w / (512.0 * s) ** 2))
+
+
+def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma < 0.3:
+        return x
+    return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101).reshape(x.shape)
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / max(e1 - e0, 1e-6), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _kernel(radius: float, half_len: float, angle: float, soft: float | None = None, taper: float = 0.0) -> np.ndarray:
+    """Peak-1 float32 kernel: a capsule of half-length ``half_len`` along ``angle`` (degrees from
+    vertical), Gaussian of sigma ``radius`` across (``soft`` None) or a disc of ``radius`` with an
+    edge ``soft`` wide; ``taper`` in [0, 1] dims the ends of the capsule."""
+    th = np.deg2rad(angle)
+    radius, half_len = max(radius, 0.35), max(half_len, 0.0)
+    r = int(np.ceil(half_len + (3.0 * radius if soft is None else radius + soft)))
+    g = np.arange(-r, r + 1, dtype=np.float32)
+    x, y = g[None, :], g[:, None]
+    along = x * np.float32(np.sin(th)) + y * np.float32(np.cos(th))
+    across = x * np.float32(np.cos(th)) - y * np.float32(np.sin(th))
+    d = np.sqrt(across * across + np.maximum(np.abs(along) - half_len, 0.0) ** 2)
+    k = np.exp(-0.5 * (d / radius) ** 2) if soft is None else 1.0 - _smoothstep(radius - soft, radius + soft, d)
+    if taper > 0 and half_len > 0.5:
+        k = k * (1.0 - taper * np.clip(np.abs(along) / half_len, 0.0, 1.0) ** 2)
+    return (k / max(float(k.max()), 1e-6)).astype(np.float32)
+
+
+def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
+           half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0) -> np.ndarray:
+    """``n`` random points of opacity in [lo, hi] stamped with a peak-1 :func:`_kernel`; HW in [0, 1].
+
+    Big soft stamps are drawn on a coarser grid and resized up (they have no fine detail)."""
+    f = max(1, int((radius if soft is None else soft) // 2))
+    hh, ww = -(-h // f), -(-w // f)
+    layer = np.zeros((hh, ww), np.float32)
+    if n <= 0:
+        return np.zeros((h, w), np.float32)
+    ys, xs = rng.integers(0, hh, n), rng.integers(0, ww, n)
+    layer[ys, xs] = rng.uniform(lo, hi, n).astype(np.float32)
+    kernel = _kernel(radius / f, half_len / f, angle, None if soft is None else soft / f, taper)
+    if kernel.shape[0] > 1:
+        layer = cv2.filter2D(layer, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+    if f > 1:
+        layer = cv2.resize(layer, (ww * f, hh * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    return np.clip(layer, 0.0, 1.0)
+
+
+def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarray:
+    """Smooth random HW field in [0, 1] with about ``cells`` blobs across the short side."""
+    short = min(h, w)
+    gh, gw = max(2, int(round(cells * h / short))), max(2, int(round(cells * w / short)))
+    f = cv2.resize(rng.random((gh, gw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    lo, hi = float(f.min()), float(f.max())
+    return (f - lo) / (hi - lo) if hi > lo else np.zeros((h, w), np.float32)
+
+
+def _airlight(rgb: Sequence[float], c: int) -> np.ndarray:
+    a = np.asarray(rgb, np.float32)
+    return np.float32(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]).reshape(1) if c == 1 else a
+
+
+def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float,
+          harm: Sequence[float], reach: float, up: float = 0.0):
+    """Local frame of an irregular ellipse (semi-axes a, b, rotated by theta) in its bounding box.
+
+    Returns ``(slices, X, Y, u, v, rho)`` or None when the box misses the image: X, Y are offsets
+    from the centre, u, v the rotated ones, rho the normalised radius (1 on the outline)."""
+    ext = max(a, b) * reach + 2.0
+    x0, x1 = max(int(np.floor(cx - ext - abs(np.sin(theta)) * up)), 0), min(int(np.ceil(cx + ext + abs(np.sin(theta)) * up)) + 1, w)
+    y0, y1 = max(int(np.floor(cy - ext - up)), 0), min(int(np.ceil(cy + ext)) + 1, h)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    X = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
+    Y = (np.arange(y0, y1, dtype=np.float32) - np.float32(cy))[:, None]
+    co, si = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+    u, v = X * co + Y * si, Y * co - X * si
+    un, vn = u / np.float32(a), v / np.float32(b)
+    phi = np.arctan2(vn, un)
+    wob = 1.0 + harm[0] * np.cos(3 * phi + harm[1]) + harm[2] * np.cos(4 * phi + harm[3])
+    rho = np.sqrt(un * un + vn * vn) / wob
+    return (slice(y0, y1), slice(x0, x1)), X, Y, u, v, rho
+
+
+def raindrop(
+    clean: np.ndarray, rng: np.random.Generator, *, count: float | None = None, radius: float | None = None,
+    blur: float | None = None, slide: float | None = None, highlight: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raindrops on a glass pane in front of the camera (Qian et al., CVPR 2018).
+
+    Each drop is an irregular ellipse (some elongated and sliding, with a tapering trail above)
+    showing a flipped, shrunk, fisheye view of the scene around it (one ``cv2.remap``), with a
+    dark rim and sometimes a specular highlight; the drop layer and its alpha are defocused.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        count: drops per 512x512 area; default drawn from [10, 60].
+        radius: typical drop radius in pixels at a 512 short side (sizes spread
+            log-normally around it, x0.3 to x2.5); default drawn from [6, 24].
+        blur: defocus sigma in pixels at 512; default drawn from [1.0, 3.0].
+        slide: fraction of elongated sliding drops with a trail; default drawn from [0.1, 0.4].
+        highlight: fraction of drops with a specular highlight; default drawn from [0.2, 0.7].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on the drops (defocused alpha > 0.03).
+    """
+    img = np.ascontiguousarray(check_image(clean, "clean"))
+    h, w, c = img.shape
+    s = size_scale(img)
+    per = _pick(rng, count, 10, 60)
+    r0 = max(_pick(rng, radius, 6, 24) * s, 0.8)
+    sig = _pick(rng, blur, 1.0, 3.0) * s
+    p_slide, p_high = _pick(rng, slide, 0.1, 0.4), _pick(rng, highlight, 0.2, 0.7)
+    n = _count(rng, per, h + 2 * r0, w + 2 * r0, s)
+    mapx = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    mapy = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
+    alpha = np.zeros((h, w), np.float32)
+    shade = np.ones((h, w), np.float32)
+    spec = np.zeros((h, w), np.float32)
+    for _ in range(n):
+        r = max(r0 * float(np.clip(np.exp(rng.normal(0.0, 0.5)), 0.3, 2.5)), 0.8)
+        cx, cy = rng.uniform(-r0, w + r0), rng.uniform(-r0, h + r0)
+        harm = (rng.uniform(0, 0.07), rng.uniform(0, 6.3), rng.uniform(0, 0.05), rng.uniform(0, 6.3))
+        sliding = rng.random() < p_slide
+        if sliding:
+            q, theta = rng.uniform(1.15, 1.7), np.deg2rad(rng.normal(0.0, 5.0))
+            L, tw, top = rng.uniform(1.5, 5.0) * r, rng.uniform(0.25, 0.55), rng.uniform(0.5, 0.9)
+            wob_a, wob_f, wob_p = rng.uniform(0, 0.3), rng.uniform(1.0, 4.0), rng.uniform(0, 6.3)
+        else:
+            q, theta, L = np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(0, np.pi), 0.0
+        a, b = (r / np.sqrt(q), r * np.sqrt(q)) if sliding else (r * np.sqrt(q), r / np.sqrt(q))
+        zoom, lens = rng.uniform(1.5, 3.0), rng.uniform(0.3, 0.9)
+        dx, dy = rng.normal(0.0, 0.4 * r, 2)
+        rim, op = rng.uniform(0.2, 0.5), rng.uniform(0.85, 1.0)
+        hi = rng.uniform(0.3, 0.7) if rng.random() < p_high else 0.0
+        box = _blob(h, w, cx, cy, a, b, theta, harm, 1.2, L)
+        if box is None:
+            continue
+        sl, X, Y, u, v, rho = box
+        body = np.clip((1.0 - rho) * min(a, b) + 0.5, 0.0, 1.0)
+        g = zoom * (1.0 + lens * np.minimum(rho, 1.0) ** 2)
+        srcx, srcy = cx + dx - g * X, cy + dy - g * Y
+        sh = 1.0 - rim * _smoothstep(0.45, 1.05, rho)
+        al = body * op
+        if sliding:  # trail left above the drop: a thin, horizontally flipped water film
+            t = np.clip(-v / L, 0.0, 1.0)
+            uc = wob_a * a * np.sin(wob_f * 6.3 * t + wob_p) * t
+            hw = tw * a * (1.0 - t) ** 0.7
+            tail = np.clip(hw - np.abs(u - uc) + 0.5, 0.0, 1.0) * ((v < 0) & (v > -L)) * top
+            in_tail = tail > body
+            al = np.maximum(al, tail * op)
+            srcx = np.where(in_tail, cx + uc - 2.0 * (u - uc), srcx)
+            srcy = np.where(in_tail, cy + Y - 0.5 * b, srcy)
+            sh = np.where(in_tail, 1.0 - 0.8 * rim * np.clip(np.abs(u - uc) / np.maximum(hw, 0.5), 0, 1) ** 2, sh)
+        take = (al > 0) & (al >= alpha[sl])
+        mapx[sl] = np.where(take, srcx, mapx[sl])
+        mapy[sl] = np.where(take, srcy, mapy[sl])
+        shade[sl] = np.where(take, sh, shade[sl])
+        if hi > 0:
+            rh = max(0.15 * r, 0.5)
+            spot = np.exp(-((X + 0.3 * r) ** 2 + (Y + 0.35 * r) ** 2) / (2 * rh * rh))
+            spec[sl] = np.maximum(spec[sl], hi * spot * body)
+        alpha[sl] = np.maximum(alpha[sl], al)
+    drops = cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
+    drops = _gblur(drops * shade[..., None] + spec[..., None], sig)
+    a = _gblur(alpha, 0.7 * sig + 0.3 * s)[..., None]
+    out = img * (1.0 - a) + np.clip(drops, 0.0, 1.0) * a
+    return finish(out, (a[..., 0] > _THR).astype(np.float32))
+
+
+def rain(
+    clean: np.ndarray, rng: np.random.Generator, *, angle: float | None = None, density: float | None = None,
+    length: float | None = None, width: float | None = None, brightness: float | None = None,
+    layers: int | None = None, haze: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rain streaks (Rain100L / Rain12 style), screen-blended, with an optional veiling haze.
+
+    Each layer stamps sparse random seeds with a tapered line kernel (``cv2.filter2D``); far layers
+    are denser, shorter, thinner and fainter, and their angle jitters by a few degrees.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        angle: fall direction in degrees from vertical (positive leans right at the bottom);
+            default drawn from [-30, 30].
+        density: streaks of the nearest layer per 512x512 area; default drawn from [150, 700].
+        length: nearest streak length in pixels at 512; default drawn from [15, 60].
+        width: nearest streak width in pixels at 512; default drawn from [0.8, 2.0].
+        brightness: peak opacity of the nearest streaks; default drawn from [0.35, 0.8].
+        layers: number of depth layers; default 2 or 3.
+        haze: veil strength 1 - t of out*t + A*(1 - t), A grey in [0.75, 0.95];
+            default 0 with probability 0.6, else drawn from [0.05, 0.3].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on the streaks (opacity > 0.03), max'd with ``haze``.
+    """
+    img = check_image(clean, "clean")
+    h, w, c = img.shape
+    s = size_scale(img)
+    ang, dens = _pick(rng, angle, -30, 30), _pick(rng, density, 150, 700)
+    ln, wd = _pick(rng, length, 15, 60) * s, _pick(rng, width, 0.8, 2.0) * s
+    br = _pick(rng, brightness, 0.35, 0.8)
+    nl = max(1, int(rng.integers(2, 4)) if layers is None else int(layers))
+    hz = _maybe(rng, haze, 0.4, 0.05, 0.3)
+    keep = np.ones((h, w), np.float32)  # product of (1 - layer)
+    for i in range(nl):
+        f = i / max(nl - 1, 1)  # 0 nearest, 1 farthest
+        half = 0.5 * ln * (1 - 0.6 * f) * rng.uniform(0.85, 1.15)
+        ai, n = ang + rng.normal(0.0, 2.5), _count(rng, dens * (1 + 1.5 * f), h, w, s)
+        layer = _stamp(rng, h, w, n, 0.4, 1.0, max(0.5 * wd * (1 - 0.5 * f), 0.4), half, ai, taper=0.7)
+        layer *= np.float32(br * (1 - 0.45 * f) * rng.uniform(0.9, 1.1))
+        keep *= 1.0 - np.clip(layer, 0.0, 1.0)
+    streak = 1.0 - keep
+    out = 1.0 - (1.0 - img) * keep[..., None]
+    mask = (streak > _THR).astype(np.float32)
+    if hz > 0:
+        a = rng.uniform(0.75, 0.95)
+        out = out * (1 - hz) + a * hz
+        mask = np.maximum(mask, hz)
+    return finish(out, mask)
+
+
+def snow(
+    clean: np.ndarray, rng: np.random.Generator, *, flakes: float | None = None, size: float | None = None,
+    veil: float | None = None, angle: float | None = None, motion: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Falling snow in six depth layers, with an optional whitening veil.
+
+    Many small faint far flakes, fewer mid ones, and few large, soft, out-of-focus near flakes;
+    each layer is stamped with a capsule kernel (motion blur along the fall direction) and
+    alpha-blended towards near-white, far layers first.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        flakes: flakes per 512x512 area, all layers; default drawn from [400, 2500].
+        size: radius of the largest near flakes in pixels at 512; default drawn from [3, 8].
+        veil: v of out*(1 - v) + v*white; default 0 with probability 0.5, else drawn from [0.05, 0.3].
+        angle: fall direction in degrees from vertical; default drawn from [-25, 25].
+        motion: motion-streak length of the near flakes in pixels at 512; default drawn from [0, 8].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on the flakes (opacity > 0.03), max'd with ``veil``.
+    """
+    img = check_image(clean, "clean")
+    h, w, c = img.shape
+    s = size_scale(img)
+    fl, sz = _pick(rng, flakes, 400, 2500), _pick(rng, size, 3, 8) * s
+    vl, ang = _maybe(rng, veil, 0.5, 0.05, 0.3), _pick(rng, angle, -25, 25)
+    mo = _pick(rng, motion, 0, 8) * s
+    white = np.float32(rng.uniform(0.9, 1.0))
+    # (share of flakes, radius, soft edge or None for Gaussian, motion share, opacity range), far to near
+    spec = ((0.45, 0.1, None, 0.3, (0.2, 0.6)), (0.25, 0.18, None, 0.4, (0.3, 0.8)),
+            (0.15, 0.3, None, 0.5, (0.4, 0.9)), (0.09, 0.5, 0.4, 0.7, (0.4, 0.85)),
+            (0.045, 0.8, 0.5, 0.9, (0.35, 0.75)), (0.015, 1.6, 0.9, 1.0, (0.15, 0.4)))
+    out, keep = img.copy(), np.ones((h, w), np.float32)
+    for share, rad, soft, msh, (lo, hi) in spec:
+        r = max(rad * sz * rng.uniform(0.85, 1.15), 0.35)
+        n, ai = _count(rng, fl * share, h, w, s), ang + rng.normal(0.0, 4.0)
+        layer = _stamp(rng, h, w, n, lo, hi, r, 0.5 * mo * msh, ai, None if soft is None else soft * r)
+        out += layer[..., None] * (white - out)
+        keep *= 1.0 - layer
+    mask = (1.0 - keep > _THR).astype(np.float32)
+    if vl > 0:
+        out = out * (1 - vl) + vl * white
+        mask = np.maximum(mask, vl)
+    return finish(out, mask)
+
+
+def dust(
+    clean: np.ndarray, rng: np.random.Generator, *, spots: float | None = None, size: float | None = None,
+    particles: float | None = None, haze: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dust and dirt on the lens: defocused dark and light blobs, fine specks, optional dusty haze.
+
+    Blobs are irregular soft ellipses (some ring-shaped like out-of-focus sensor dust), blended
+    towards black (dark) or a pale tone (light); the haze is I = J*t + A*(1 - t) with a brownish
+    yellow airlight A near RGB (0.75, 0.65, 0.45) (its luminance for grey) and t uniform or slowly
+    varying.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        spots: blobs per 512x512 area; default drawn from [4, 25].
+        size: typical blob radius in pixels at 512 (spread x0.3 to x2.5); default drawn from [8, 30].
+        particles: fine specks per 512x512 area; default drawn from [30, 300].
+        haze: mean 1 - t; default 0 with probability 0.5, else drawn from [0.1, 0.45].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 on blobs and specks (opacity > 0.03), max'd with 1 - t.
+    """
+    img = np.ascontiguousarray(check_image(clean, "clean"))
+    h, w, c = img.shape
+    s = size_scale(img)
+    per, r0 = _pick(rng, spots, 4, 25), max(_pick(rng, size, 8, 30) * s, 0.7)
+    npart, hz = _pick(rng, particles, 30, 300), _maybe(rng, haze, 0.5, 0.1, 0.45)
+    dark, light = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    for _ in range(_count(rng, per, h + 2 * r0, w + 2 * r0, s)):
+        r = max(r0 * float(np.clip(np.exp(rng.normal(0.0, 0.5)), 0.3, 2.5)), 0.7)
+        cx, cy = rng.uniform(-r0, w + r0), rng.uniform(-r0, h + r0)
+        q, theta = np.exp(rng.uniform(-0.35, 0.35)), rng.uniform(0, np.pi)
+        harm = (rng.uniform(0, 0.12), rng.uniform(0, 6.3), rng.uniform(0, 0.1), rng.uniform(0, 6.3))
+        soft, is_dark = rng.uniform(0.5, 1.2), rng.random() < 0.65
+        op = rng.uniform(0.08, 0.4) if is_dark else rng.uniform(0.06, 0.3)
+        ring = rng.uniform(0.3, 0.8) if rng.random() < 0.3 else 0.0
+        box = _blob(h, w, cx, cy, r * np.sqrt(q), r / np.sqrt(q), theta, harm, 1.0 + soft)
+        if box is None:
+            continue
+        sl, _, _, _, _, rho = box
+        al = 1.0 - _smoothstep(1.0 - 0.5 * soft, 1.0 + 0.5 * soft, rho)
+        if ring:
+            al = al * (1.0 - ring + ring * _smoothstep(0.3, 0.9, rho))
+        layer = dark if is_dark else light
+        layer[sl] += (op * al) * (1.0 - layer[sl])
+    n = _count(rng, npart, h, w, s)
+    for rad, share, (lo, hi) in ((rng.uniform(0.6, 1.0), 0.7, (0.15, 0.5)), (rng.uniform(1.5, 3.0), 0.3, (0.1, 0.35))):
+        m = int(round(share * n))
+        dark = 1.0 - (1.0 - dark) * (1.0 - _stamp(rng, h, w, int(0.75 * m), lo, hi, rad * s))
+        light = 1.0 - (1.0 - light) * (1.0 - _stamp(rng, h, w, m - int(0.75 * m), lo, 0.8 * hi, rad * s))
+    tone = _airlight(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c)
+    out = img * (1.0 - dark)[..., None]
+    out += light[..., None] * (tone - out)
+    mask = (1.0 - (1.0 - dark) * (1.0 - light) > _THR).astype(np.float32)
+    if hz > 0:
+        A = _airlight(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c)
+        veil = np.full((h, w), hz, np.float32)
+        if rng.random() < 0.5:
+            veil *= 0.6 + 0.8 * _lowfreq(rng, h, w, rng.uniform(1.5, 4.0))
+        veil = np.clip(veil, 0.0, 1.0)
+        out = out * (1.0 - veil[..., None]) + A * veil[..., None]
+        mask = np.maximum(mask, veil)
+    return finish(out, mask)
+
+
+def haze(
+    clean: np.ndarray, rng: np.random.Generator, *, beta: float | None = None, airlight: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Atmospheric haze I = J*t + A*(1 - t), t = exp(-beta*d), on a synthetic depth map.
+
+    The depth d in [0, 1] is far (1) above a random, slightly tilted horizon and falls towards
+    the bottom of the image, plus low-frequency random variation.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        beta: scattering coefficient; default drawn from [0.5, 2.0].
+        airlight: grey level of A (RGB gets a faint random tint); default drawn from [0.7, 1.0].
+
+    Returns:
+        ``(degraded, mask)``; the mask is 1 - t (soft).
+    """
+    img = check_image(clean, "clean")
+    h, w, c = img.shape
+    b, a = _pick(rng, beta, 0.5, 2.0), _pick(rng, airlight, 0.7, 1.0)
+    horizon, near = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.35)
+    gamma, tilt, amp = rng.uniform(0.6, 1.6), rng.uniform(-0.15, 0.15), rng.uniform(0.08, 0.25)
+    yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None] + tilt * (np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :])
+    ramp = np.clip((yy - horizon) / (1.0 - horizon), 0.0, 1.0) ** gamma
+    d = 1.0 - (1.0 - near) * ramp + amp * (_lowfreq(rng, h, w, rng.uniform(2.0, 5.0)) - 0.5)
+    t = np.exp(-b * np.clip(d, 0.0, 1.0)).astype(np.float32)
+    A = np.full(c, a, np.float32) if c == 1 else np.float32(a) + rng.uniform(-0.03, 0.03, 3).astype(np.float32)
+    out = img * t[..., None] + np.clip(A, 0.0, 1.0) * (1.0 - t)[..., None]
+    return finish(out, 1.0 - t)
+
+
+_KINDS = {"haze": haze, "rain": rain, "snow": snow, "raindrop": raindrop, "dust": dust}  # scene to lens order
+
+
+def weather_mix(
+    clean: np.ndarray, rng: np.random.Generator, *, kinds: int | str | Sequence[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One or two weather kinds with random parameters, applied in physical order.
+
+    Args:
+        clean: HWC float32 in [0, 1], grey or RGB.
+        rng: random generator.
+        kinds: how many kinds to draw from raindrop, rain, snow, dust, haze (an int), or the
+            kinds themselves (a list, or a string joined by ``|``, ``,`` or ``/``); default 1 or 2.
+            Kinds run scene first (haze, rain, snow) and lens last (raindrop, dust).
+
+    Returns:
+        ``(degraded, mask)``; the mask is the element-wise maximum of the kinds' masks.
+    """
+    img = check_image(clean, "clean")
+    if kinds is None or isinstance(kinds, (int, np.integer)):
+        k = int(rng.integers(1, 3)) if kinds is None else int(kinds)
+        if not 1 <= k <= len(_KINDS):
+            raise ValueError(f"kinds must be between 1 and {len(_KINDS)}, got {k}")
+        picked = set(np.asarray(list(_KINDS))[rng.choice(len(_KINDS), size=k, replace=False)].tolist())
+    else:
+        names = kinds.replace("|", ",").replace("/", ",").split(",") if isinstance(kinds, str) else list(kinds)
+        picked = {str(n).strip() for n in names if str(n).strip()}
+        unknown = picked - set(_KINDS)
+        if unknown or not picked:
+            raise ValueError(f"unknown weather kinds {sorted(unknown)}; known: {', '.join(_KINDS)}")
+    out, mask = img, np.zeros(img.shape[:2], np.float32)
+    for name, fn in _KINDS.items():
+        if name in picked:
+            out, m = fn(out, rng)
+            mask = np.maximum(mask, m)
+    return finish(out, mask)

@@ -1,0 +1,204 @@
+"""Image reading and writing: the only place where OpenCV's BGR and integer pixels exist.
+
+Inside the toolkit an image is an HWC float32 numpy array in [0, 1], RGB
+(3 channels) or grey (1 channel, shape ``(H, W, 1)``). :func:`read_image`
+turns PNG, JPEG, BMP and TIFF files of 8 or 16 bits, grey, RGB or RGBA into
+that; :func:`write_image` writes it back as PNG, JPEG or TIFF (8 or 16 bit)
+through a temporary file and a rename, so a crash never leaves a half-written
+image under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+class ImageReadError(ValueError):
+    """An image file that is missing, empty, truncated or not an image; the message names the file."""
+
+
+class ImageWriteError(ValueError):
+    """An image that cannot be written; the message names the file."""
+
+
+def is_image_file(path: str | Path) -> bool:
+    """True for a file whose extension is one :func:`read_image` accepts (case-insensitive)."""
+    return Path(path).suffix.lower() in READ_EXTENSIONS
+
+
+def _looks_truncated(path: Path, data: bytes) -> bool:
+    """Detect truncated PNG and JPEG files, which OpenCV may decode partially without an error."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return not data.rstrip(b"\0").endswith(b"IEND\xaeB`\x82")
+    if data.startswith(b"\xff\xd8"):
+        return b"\xff\xd9" not in data[-64:]
+    return False
+
+
+def read_image(path: str | Path, *, grey: bool | None = None) -> np.ndarray:
+    """Read an image file into the toolkit's convention.
+
+    Args:
+        path: a PNG, JPEG, BMP or TIFF file; 8 or 16 bit; grey, RGB or RGBA.
+        grey: None keeps the file's channels; True converts to one channel
+            (BT.601 luma); False converts grey to 3 channels.
+
+    Returns:
+        HWC float32 array in [0, 1], RGB with C = 3 or grey with C = 1. An alpha
+        channel is dropped with a warning.
+
+    Raises:
+        ImageReadError: the file is missing, empty, truncated, or not a
+            readable image; the one-line message names the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image")
+    data = path.read_bytes()
+    if not data:
+        raise ImageReadError(f"{path}: empty file")
+    if _looks_truncated(path, data):
+        kind = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
+        raise ImageReadError(f"{path}: truncated {kind} file")
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.size == 0:
+        raise ImageReadError(f"{path}: not a readable image (PNG, JPEG, BMP or TIFF)")
+    if pixels.dtype == np.uint8:
+        scale = 255.0
+    elif pixels.dtype == np.uint16:
+        scale = 65535.0
+    elif pixels.dtype in (np.float32, np.float64):
+        scale = 1.0
+    else:
+        raise ImageReadError(f"{path}: unsupported pixel type {pixels.dtype}")
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    channels = pixels.shape[2]
+    if channels == 4:
+        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGB)
+    elif channels == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    elif channels == 2:  # grey + alpha
+        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+        pixels = pixels[..., :1]
+    elif channels != 1:
+        raise ImageReadError(f"{path}: unsupported channel count {channels}")
+    image = np.clip(pixels.astype(np.float32) / np.float32(scale), 0.0, 1.0)
+    if image.ndim == 2:
+        image = image[..., None]
+    if grey is True and image.shape[2] == 3:
+        image = to_grey(image)
+    elif grey is False and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return image
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """RGB HWC float32 [0, 1] to grey ``(H, W, 1)`` by BT.601 luma; grey passes through."""
+    if image.shape[2] == 1:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+
+
+def to_uint(image: np.ndarray, bits: int = 8) -> np.ndarray:
+    """HWC float32 [0, 1] to rounded uint8 (bits=8) or uint16 (bits=16), same layout and channel order."""
+    if bits not in (8, 16):
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    top = 255 if bits == 8 else 65535
+    dtype = np.uint8 if bits == 8 else np.uint16
+    return np.round(np.clip(image, 0.0, 1.0) * top).astype(dtype)
+
+
+def encode_image(image: np.ndarray, suffix: str, *, bits: int = 8, quality: int = 95) -> bytes:
+    """Encode an HWC float32 [0, 1] RGB or grey image to the bytes of a ``suffix`` file."""
+    suffix = suffix.lower()
+    if suffix not in WRITE_EXTENSIONS:
+        raise ValueError(f"cannot write {suffix or 'extension-less'} files; use one of {', '.join(WRITE_EXTENSIONS)}")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3):
+        raise ValueError(f"image must be HWC with 1 or 3 channels, got shape {image.shape}")
+    if bits == 16 and suffix in (".jpg", ".jpeg"):
+        raise ValueError("JPEG holds 8 bits only; write PNG or TIFF for 16 bits")
+    pixels = to_uint(image, bits)
+    pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if pixels.shape[2] == 3 else pixels[..., 0]
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if suffix in (".jpg", ".jpeg") else []
+    ok, encoded = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {suffix} image")
+    return encoded.tobytes()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | Path, image: np.ndarray, *, bits: int = 8, quality: int = 95) -> Path:
+    """Write an image atomically (temporary name, then rename).
+
+    Args:
+        path: destination; the extension picks the format: .png, .jpg/.jpeg, .tif/.tiff.
+        image: HWC (or HW) float32 in [0, 1], RGB or grey; values outside are clipped.
+        bits: 8, or 16 for PNG and TIFF.
+        quality: JPEG quality.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImageWriteError: unsupported extension or bit depth, or a bad image shape;
+            the message names the file.
+    """
+    path = Path(path)
+    try:
+        data = encode_image(image, path.suffix, bits=bits, quality=quality)
+    except ValueError as err:
+        raise ImageWriteError(f"{path}: {err}") from None
+    atomic_write_bytes(path, data)
+    return path
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(height, width)`` of an image file, read from its header when possible.
+
+    Raises:
+        ImageReadError: the file cannot be opened as an image.
+    """
+    path = Path(path)
+    try:
+        from PIL import Image  # header-only read; Pillow comes with matplotlib and torchvision
+
+        with Image.open(path) as handle:
+            width, height = handle.size
+        return height, width
+    except Exception:  # Pillow missing or unable: fall back to a full decode
+        image = read_image(path)
+        return image.shape[0], image.shape[1]
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name (hidden files skipped)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p) and not p.name.startswith("."))

@@ -1,0 +1,35 @@
+"""Shared test helpers: procedural images and the location of ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(os.environ.get("AGAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def shared(name: str) -> Path:
+    """A folder of ../shared/data, or skip the test when it is absent."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"{path} not present")
+    return path
+
+
+def scene(height: int = 64, width: int = 64, channels: int = 3, seed: int = 0) -> np.ndarray:
+    """A procedural photo-like image: smooth gradients and a few flat shapes; HWC float32 [0.1, 0.9]."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.empty((height, width, 3), np.float32)
+    for c in range(3):
+        image[..., c] = 0.3 + 0.2 * np.sin(x / (width / 3 + c) + c) + 0.2 * np.cos(y / (height / 2 + c))
+    for _ in range(3):
+        center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        cv2.circle(image, center, int(rng.integers(3, max(4, min(height, width) // 4))),
+                   tuple(float(v) for v in rng.uniform(0.1, 0.9, 3)), -1)
+    image = np.clip(image, 0.1, 0.9)
+    return image[..., :1].copy() if channels == 1 else image

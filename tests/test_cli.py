@@ -1,0 +1,96 @@
+import csv
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from agan.cli import main
+from data.io import read_image, write_image
+
+from conftest import scene
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    for i in range(3):
+        write_image(folder / f"p{i}.png", scene(48, 56, seed=i))
+    return folder
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+def test_synth_writes_triplets_and_preview(tmp_path, photos):
+    out = tmp_path / "synth"
+    result = run("synth", "scribble+salt-pepper(amount=0.05)", "--clean", photos, "--out", out, "--count", 5, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    for folder in ("degraded", "clean", "mask"):
+        assert len(list((out / folder).glob("*.png"))) == 5
+    assert read_image(out / "preview.png").shape[2] == 3
+    mask = read_image(out / "mask" / "p0_000.png")
+    assert mask.shape == (48, 56, 1) and 0 < mask.mean() < 1
+    again = tmp_path / "again"
+    run("synth", "scribble+salt-pepper(amount=0.05)", "--clean", photos, "--out", again, "--count", 5, "--seed", 3)
+    assert np.array_equal(read_image(out / "degraded" / "p1_001.png"), read_image(again / "degraded" / "p1_001.png"))
+    # the output layout is itself a paired dataset, masks included
+    result = run("evaluate", "median", "--data", out, "--no-lpips", "--csv", tmp_path / "e.csv")
+    assert result.exit_code == 0, result.output
+
+
+def test_synth_refuses_to_overwrite_its_inputs(tmp_path):
+    clean = tmp_path / "set" / "clean"
+    write_image(clean / "a.png", scene(16, 16))
+    before = (clean / "a.png").read_bytes()
+    result = run("synth", "gaussian", "--clean", clean, "--out", tmp_path / "set")
+    assert result.exit_code == 1 and "refusing to overwrite an input file" in result.output
+    assert (clean / "a.png").read_bytes() == before
+
+
+def test_evaluate_prints_a_table_and_writes_csv(tmp_path, photos):
+    csv_path = tmp_path / "per_image.csv"
+    result = run("evaluate", "median(ksize=3)", "--data", f"synthetic:salt-pepper(amount=0.05):{photos}",
+                 "--csv", csv_path, "--no-lpips")
+    assert result.exit_code == 0, result.output
+    assert "median(ksize=3)" in result.output and "PSNR" in result.output
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == 3 and all(float(r["psnr"]) > 25 for r in rows)
+
+
+def test_compare_writes_a_row_per_method_with_finite_numbers(tmp_path, photos):
+    out = tmp_path / "cmp"
+    result = run("compare", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--method", "gaussian(sigma=1)",
+                 "--method", "median", "--method", "wavelet", "--out", out, "--no-lpips", "--grids", 2)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["method"] for r in rows] == ["input", "gaussian(sigma=1)", "median", "wavelet"]
+    for row in rows:
+        assert math.isfinite(float(row["psnr"])) and math.isfinite(float(row["ssim"]))
+    assert float(rows[1]["psnr"]) > float(rows[0]["psnr"])  # a filter helps against noise
+    report = (out / "results.md").read_text()
+    assert "| `wavelet` |" in report and "grids/p0.png" in report
+    grid = read_image(out / "grids" / "p1.png")
+    assert grid.shape[1] > 5 * 48  # input, three methods and clean side by side
+
+
+def test_models_lists_the_registry():
+    result = run("models")
+    assert result.exit_code == 0
+    for name in ("input", "mean", "median", "gaussian", "bilateral", "nlm", "wavelet", "bm3d"):
+        assert any(line.split()[0] == name for line in result.output.splitlines())
+
+
+@pytest.mark.parametrize("args,message", [
+    (["evaluate", "median", "--data", "no/such/folder"], "no/such/folder: no such folder"),
+    (["evaluate", "sharpen", "--data", "."], "unknown method 'sharpen'"),
+    (["evaluate", "median(size=3)", "--data", "."], "bad parameters for median"),
+    (["compare", "--data", "synthetic:gaussian(sigma=25", "--method", "median", "--out", "x"], "unbalanced"),
+])
+def test_bad_input_is_one_line_and_exit_1(args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+from data.degradations import DEGRADATIONS, SPARSE_KINDS, degrade, get_degradation
+from data.degradations._common import photo_scale
+from data.spec import SpecError
+
+from conftest import scene
+
+# The sparse kinds with their veils off, so that the mask must cover every changed pixel.
+VEIL_OFF = {"rain": {"haze": 0.0}, "snow": {"veil": 0.0}, "dust": {"haze": 0.0}}
+
+
+@pytest.mark.parametrize("kind", list(DEGRADATIONS))
+@pytest.mark.parametrize("shape", [(64, 64, 3), (31, 37, 1), (65, 97, 3)])
+def test_deterministic_shape_dtype_range(kind, shape):
+    clean = scene(*shape, seed=1)
+    first = degrade(clean, kind, np.random.default_rng(7))
+    second = degrade(clean, kind, np.random.default_rng(7))
+    other = degrade(clean, kind, np.random.default_rng(8))
+    degraded, mask = first
+    assert np.array_equal(degraded, second[0]) and np.array_equal(mask, second[1])
+    assert not np.array_equal(degraded, other[0])
+    assert degraded.shape == clean.shape and degraded.dtype == np.float32
+    assert mask.shape == clean.shape[:2] and mask.dtype == np.float32
+    assert 0.0 <= degraded.min() and degraded.max() <= 1.0
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert mask.max() > 0, "mask is empty"
+    assert not np.array_equal(degraded, clean)
+
+
+@pytest.mark.parametrize("kind", SPARSE_KINDS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sparse_masks_cover_the_changes(kind, seed):
+    clean = scene(128, 160, seed=seed)
+    degraded, mask = get_degradation(kind)(clean, np.random.default_rng(seed), **VEIL_OFF.get(kind, {}))
+    changed = np.abs(degraded - clean).max(axis=2) > 10 / 255
+    assert changed.any()
+    assert (mask[changed] > 0).all(), f"{(mask[changed] == 0).mean():.1%} of changed pixels are outside the mask"
+    assert mask.mean() < 0.6, "a sparse mask should not cover most of the image"
+
+
+def test_gaussian_level_and_clip():
+    clean = np.full((128, 128, 1), 0.5, np.float32)
+    degraded, mask = get_degradation("gaussian")(clean, np.random.default_rng(0), sigma=25, clip=False)
+    assert abs(float((degraded - clean).std()) - 25 / 255) < 0.002
+    assert mask.min() == 1.0
+    bright = np.full((64, 64, 3), 0.98, np.float32)
+    assert get_degradation("gaussian")(bright, np.random.default_rng(0), sigma=25, clip=False)[0].max() > 1.0
+    assert get_degradation("gaussian")(bright, np.random.default_rng(0), sigma=25)[0].max() <= 1.0
+
+
+def test_salt_pepper_amount():
+    clean = np.full((200, 200, 3), 0.5, np.float32)
+    degraded, mask = get_degradation("salt-pepper")(clean, np.random.default_rng(0), amount=0.1, salt_ratio=0.3)
+    assert abs(mask.mean() - 0.1) < 0.01
+    assert abs((degraded[..., 0] == 1).mean() - 0.03) < 0.005
+
+
+def test_poisson_variance_follows_the_peak():
+    clean = np.full((256, 256, 1), 0.5, np.float32)
+    degraded, _ = get_degradation("poisson")(clean, np.random.default_rng(0), peak=40)
+    assert abs(float(degraded.var()) - 0.5 / 40) < 0.001
+
+
+def test_jpeg_lower_quality_is_worse():
+    clean = scene(96, 96)
+    errors = [np.abs(get_degradation("jpeg")(clean, np.random.default_rng(0), quality=q)[0] - clean).mean()
+              for q in (10, 50, 95)]
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_chain_takes_the_union_of_masks():
+    clean = scene(64, 64)
+    _, mask = degrade(clean, "scribble+salt-pepper(amount=0.05)", np.random.default_rng(0))
+    _, scribble_mask = degrade(clean, "scribble", np.random.default_rng(0))
+    assert mask.sum() > scribble_mask.sum()
+
+
+def test_weather_is_sized_for_the_whole_photo():
+    """A 128-pixel crop degraded inside photo_scale(1024) gets drops twice the size of a 512 photo's."""
+    crop = scene(128, 128)
+    _, own = get_degradation("raindrop")(crop, np.random.default_rng(0), count=1)
+    with photo_scale(1024):
+        _, large = get_degradation("raindrop")(crop, np.random.default_rng(0), count=1)
+    assert large.sum() > own.sum() * 4
+
+
+def test_unknown_kind_and_parameter():
+    with pytest.raises(SpecError, match="unknown degradation"):
+        degrade(scene(8, 8), "fog", np.random.default_rng(0))
+    with pytest.raises(SpecError, match="bad parameters for degradation 'gaussian'"):
+        degrade(scene(8, 8), "gaussian(sigmaa=3)", np.random.default_rng(0))

@@ -1,0 +1,91 @@
+import warnings
+
+import cv2
+import numpy as np
+import pytest
+
+from data.io import ImageReadError, ImageWriteError, read_image, write_image
+
+from conftest import scene
+
+
+@pytest.mark.parametrize("suffix,bits,tolerance", [(".png", 8, 0.5 / 255), (".png", 16, 0.5 / 65535),
+                                                   (".tif", 8, 0.5 / 255), (".tif", 16, 0.5 / 65535)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lossless_round_trip(tmp_path, suffix, bits, tolerance, channels):
+    image = scene(31, 37, channels)
+    path = write_image(tmp_path / f"x{suffix}", image, bits=bits)
+    back = read_image(path)
+    assert back.dtype == np.float32 and back.shape == image.shape
+    assert np.abs(back - image).max() <= tolerance + 1e-7
+
+
+def test_rgb_order_at_the_boundary(tmp_path):
+    red = np.zeros((4, 5, 3), np.float32)
+    red[..., 0] = 1.0
+    write_image(tmp_path / "red.png", red)
+    bgr = cv2.imread(str(tmp_path / "red.png"))
+    assert bgr[0, 0].tolist() == [0, 0, 255]
+    assert read_image(tmp_path / "red.png")[0, 0].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_sixteen_bit_tiff_keeps_precision(tmp_path):
+    pixels = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
+    cv2.imwrite(str(tmp_path / "deep.tif"), pixels)
+    image = read_image(tmp_path / "deep.tif")
+    assert image.shape == (64, 64, 1) and image.dtype == np.float32
+    np.testing.assert_allclose(image[..., 0], pixels / 65535.0, atol=1e-7)
+
+
+def test_rgba_png_drops_alpha_with_warning(tmp_path):
+    bgra = np.zeros((8, 9, 4), np.uint8)
+    bgra[..., 2] = 200  # red in BGR order
+    bgra[..., 3] = 100
+    cv2.imwrite(str(tmp_path / "a.png"), bgra)
+    with pytest.warns(UserWarning, match="alpha"):
+        image = read_image(tmp_path / "a.png")
+    assert image.shape == (8, 9, 3)
+    np.testing.assert_allclose(image[0, 0], [200 / 255, 0, 0], atol=1e-6)
+
+
+def test_grey_jpeg_reads_as_one_channel(tmp_path):
+    cv2.imwrite(str(tmp_path / "g.jpg"), np.full((16, 12), 128, np.uint8))
+    image = read_image(tmp_path / "g.jpg")
+    assert image.shape == (16, 12, 1)
+    assert abs(float(image.mean()) - 128 / 255) < 2 / 255
+    assert read_image(tmp_path / "g.jpg", grey=False).shape == (16, 12, 3)
+
+
+def test_bmp_reads(tmp_path):
+    cv2.imwrite(str(tmp_path / "b.bmp"), np.full((5, 6, 3), 10, np.uint8))
+    assert read_image(tmp_path / "b.bmp").shape == (5, 6, 3)
+
+
+def test_truncated_png_is_rejected_by_name(tmp_path):
+    path = write_image(tmp_path / "cut.png", scene(64, 64))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match=r"cut\.png: truncated PNG"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("content,message", [(b"", "empty file"), (b"this is not an image", "not a readable image")])
+def test_empty_and_non_image_files(tmp_path, content, message):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content if content else b"")
+    with pytest.raises(ImageReadError, match=message):
+        read_image(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageReadError, match="missing.png: no such file"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
+    write_image(tmp_path / "out.png", scene(8, 8))
+    with pytest.raises(ImageWriteError, match="out.gif"):
+        write_image(tmp_path / "out.gif", scene(8, 8))
+    with pytest.raises(ImageWriteError, match="16 bits"):
+        write_image(tmp_path / "deep.jpg", scene(8, 8), bits=16)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
