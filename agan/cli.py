@@ -146,8 +146,6 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
     path = write_csv(csv_path or Path("agan-evaluate.csv"), rows)
     click.echo(f"{resolved.label} on {data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summarize(rows)))
-    if lpips_note:
-        click.echo(f"LPIPS {lpips_note}")
     click.echo(f"per-image results: {path}")
 
 
@@ -176,8 +174,6 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     summary = write_comparison(out, rows, kept, data_spec=data_spec, options=options, lpips_note=lpips_note)
     click.echo(f"{data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summary))
-    if lpips_note:
-        click.echo(f"LPIPS {lpips_note}")
     click.echo(f"wrote {out / 'results.md'}, results.csv, per_image.csv and {len(kept)} grid(s)")
 
 

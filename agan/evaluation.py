@@ -193,7 +193,7 @@ def comparison_grid(item: Kept, labels: list[str], height: int = 192) -> np.ndar
     """degraded | each method | clean, with PSNR on each tile; HW3 float32 RGB in [0, 1]."""
     input_psnr = metrics.psnr(item.degraded, item.clean)
     tiles = [(item.degraded, f"input {_fmt(input_psnr, 2)} dB")]
-    tiles += [(item.outputs[label], f"{label} {_fmt(item.psnr[label], 2)} dB") for label in labels]
+    tiles += [(item.outputs[label], f"{label} {_fmt(item.psnr[label], 2)} dB") for label in labels if label != "input"]
     tiles.append((item.clean, "clean"))
     return grid([tiles], height=height)
 

@@ -83,7 +83,12 @@ def _first_line(function: Callable) -> str:
     return (inspect.getdoc(function) or "").splitlines()[0].rstrip(".")
 
 
-REGISTRY.register(Entry("input", "filter", _filter_builder(filters.identity), "the degraded input itself, unrestored (the baseline row)"))
+def unrestored(image: np.ndarray) -> np.ndarray:
+    """The degraded input exactly as given (unclipped), HWC float32: the baseline row of a table."""
+    return filters.identity(image, clip=False)
+
+
+REGISTRY.register(Entry("input", "filter", _filter_builder(unrestored), "the degraded input itself, unrestored (the baseline row)"))
 for _name, _function in filters.FILTERS.items():
     REGISTRY.register(Entry(_name, "filter", _filter_builder(_function), _first_line(_function)))
 

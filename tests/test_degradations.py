@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -32,7 +33,7 @@ def test_deterministic_shape_dtype_range(kind, shape):
 @pytest.mark.parametrize("kind", SPARSE_KINDS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sparse_masks_cover_the_changes(kind, seed):
-    clean = scene(128, 160, seed=seed)
+    clean = scene(256, 320, seed=seed)
     degraded, mask = get_degradation(kind)(clean, np.random.default_rng(seed), **VEIL_OFF.get(kind, {}))
     changed = np.abs(degraded - clean).max(axis=2) > 10 / 255
     assert changed.any()
@@ -77,13 +78,20 @@ def test_chain_takes_the_union_of_masks():
     assert mask.sum() > scribble_mask.sum()
 
 
+def _mean_blob_area(mask):
+    count, labels = cv2.connectedComponents((mask > 0).astype(np.uint8))
+    return (mask > 0).sum() / max(count - 1, 1)
+
+
 def test_weather_is_sized_for_the_whole_photo():
-    """A 128-pixel crop degraded inside photo_scale(1024) gets drops twice the size of a 512 photo's."""
+    """A 128-pixel crop of a 1024-pixel photo gets drops 8x the radius of a 128-pixel photo's."""
     crop = scene(128, 128)
-    _, own = get_degradation("raindrop")(crop, np.random.default_rng(0), count=1)
+    own = [_mean_blob_area(get_degradation("raindrop")(crop, np.random.default_rng(i), count=20, radius=12)[1])
+           for i in range(4)]
     with photo_scale(1024):
-        _, large = get_degradation("raindrop")(crop, np.random.default_rng(0), count=1)
-    assert large.sum() > own.sum() * 4
+        large = [_mean_blob_area(get_degradation("raindrop")(crop, np.random.default_rng(i), count=300, radius=12)[1])
+                 for i in range(4)]
+    assert np.mean(large) > 8 * np.mean(own)
 
 
 def test_unknown_kind_and_parameter():

@@ -49,12 +49,25 @@ def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101).reshape(x.shape)
 
 
+def _chan(x: np.ndarray, c: int) -> np.ndarray:
+    """HW array as HWC with c channels (a real copy for RGB: numpy broadcasting over a last axis of
+    3 is several times slower than an elementwise op on same-shape arrays)."""
+    return cv2.merge([x, x, x]) if c == 3 else x[..., None]
+
+
+def _fill(h: int, w: int, colour: np.ndarray) -> np.ndarray:
+    """HWC image of one colour (per-channel constants broadcast slowly, like _chan)."""
+    planes = [np.full((h, w), v, np.float32) for v in np.asarray(colour, np.float32).tolist()]
+    return cv2.merge(planes).reshape(h, w, -1)
+
+
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / max(e1 - e0, 1e-6), 0.0, 1.0)
+    t = ((x - e0) * (1.0 / max(e1 - e0, 1e-6))).clip(0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
-def _kernel(radius: float, half_len: float, angle: float, soft: float | None = None, taper: float = 0.0) -> np.ndarray:
+def _kernel(radius: float, half_len: float, angle: float, soft: float | None = None,
+            taper: float = 0.0) -> np.ndarray:
     """Peak-1 float32 kernel: a capsule of half-length ``half_len`` along ``angle`` (degrees from
     vertical), Gaussian of sigma ``radius`` across (``soft`` None) or a disc of ``radius`` with an
     edge ``soft`` wide; ``taper`` in [0, 1] dims the ends of the capsule."""
@@ -73,15 +86,19 @@ def _kernel(radius: float, half_len: float, angle: float, soft: float | None = N
 
 
 def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
-           half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0) -> np.ndarray:
+           half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0,
+           fade: float = 1.0) -> np.ndarray:
     """``n`` random points of opacity in [lo, hi] stamped with a peak-1 :func:`_kernel`; HW in [0, 1].
 
-    Big soft stamps are drawn on a coarser grid and resized up (they have no fine detail)."""
+    Stamps thinner than 0.4 pixel are drawn 0.4 wide and dimmed by (radius / 0.4) ** fade; big
+    soft stamps are drawn on a coarser grid and resized up (they have no fine detail)."""
+    if radius < 0.4:
+        lo, hi, radius = lo * (radius / 0.4) ** fade, hi * (radius / 0.4) ** fade, 0.4
     f = max(1, int((radius if soft is None else soft) // 2))
     hh, ww = -(-h // f), -(-w // f)
-    layer = np.zeros((hh, ww), np.float32)
     if n <= 0:
         return np.zeros((h, w), np.float32)
+    layer = np.zeros((hh, ww), np.float32)
     ys, xs = rng.integers(0, hh, n), rng.integers(0, ww, n)
     layer[ys, xs] = rng.uniform(lo, hi, n).astype(np.float32)
     kernel = _kernel(radius / f, half_len / f, angle, None if soft is None else soft / f, taper)
@@ -113,7 +130,8 @@ def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float
     Returns ``(slices, X, Y, u, v, rho)`` or None when the box misses the image: X, Y are offsets
     from the centre, u, v the rotated ones, rho the normalised radius (1 on the outline)."""
     ext = max(a, b) * reach + 2.0
-    x0, x1 = max(int(np.floor(cx - ext - abs(np.sin(theta)) * up)), 0), min(int(np.ceil(cx + ext + abs(np.sin(theta)) * up)) + 1, w)
+    side = ext + abs(np.sin(theta)) * up
+    x0, x1 = max(int(np.floor(cx - side)), 0), min(int(np.ceil(cx + side)) + 1, w)
     y0, y1 = max(int(np.floor(cy - ext - up)), 0), min(int(np.ceil(cy + ext)) + 1, h)
     if x0 >= x1 or y0 >= y1:
         return None
@@ -143,8 +161,8 @@ def raindrop(
         rng: random generator.
         count: drops per 512x512 area; default drawn from [10, 60].
         radius: typical drop radius in pixels at a 512 short side (sizes spread
-            log-normally around it, x0.3 to x2.5); default drawn from [6, 24].
-        blur: defocus sigma in pixels at 512; default drawn from [1.0, 3.0].
+            log-normally around it, x0.3 to x2.2); default drawn from [6, 24].
+        blur: defocus sigma in pixels at 512; default drawn from [1.0, 3.5].
         slide: fraction of elongated sliding drops with a trail; default drawn from [0.1, 0.4].
         highlight: fraction of drops with a specular highlight; default drawn from [0.2, 0.7].
 
@@ -156,63 +174,66 @@ def raindrop(
     s = size_scale(img)
     per = _pick(rng, count, 10, 60)
     r0 = max(_pick(rng, radius, 6, 24) * s, 0.8)
-    sig = _pick(rng, blur, 1.0, 3.0) * s
+    sig = _pick(rng, blur, 1.0, 3.5) * s
     p_slide, p_high = _pick(rng, slide, 0.1, 0.4), _pick(rng, highlight, 0.2, 0.7)
     n = _count(rng, per, h + 2 * r0, w + 2 * r0, s)
+    # per-drop parameters, drawn at once: radius, centre, shape wobble, sliding and trail, lens
+    rad = np.maximum(r0 * np.clip(np.exp(rng.normal(0.0, 0.5, n)), 0.3, 2.2), 0.8)
+    cxs, cys = rng.uniform(-r0, w + r0, n), rng.uniform(-r0, h + r0, n)
+    harms = rng.random((n, 4)) * [0.07, 6.3, 0.05, 6.3]
+    slid = rng.random(n) < p_slide
+    qs = np.where(slid, rng.uniform(1.15, 1.7, n), np.exp(rng.uniform(-0.3, 0.3, n)))
+    ths = np.where(slid, np.deg2rad(rng.normal(0.0, 5.0, n)), rng.uniform(0.0, np.pi, n))
+    trail = rng.random((n, 6)) * [3.5, 0.35, 0.4, 0.3, 3.0, 6.3] + [1.5, 0.35, 0.5, 0.0, 1.0, 0.0]
+    lens = rng.random((n, 6)) * [1.5, 0.6, 0.8, 0.8, 0.3, 0.15] + [1.5, 0.3, -0.4, -0.4, 0.2, 0.85]
+    his = np.where(rng.random(n) < p_high, rng.uniform(0.3, 0.7, n), 0.0)
     mapx = np.tile(np.arange(w, dtype=np.float32), (h, 1))
     mapy = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
     alpha = np.zeros((h, w), np.float32)
     shade = np.ones((h, w), np.float32)
     spec = np.zeros((h, w), np.float32)
-    for _ in range(n):
-        r = max(r0 * float(np.clip(np.exp(rng.normal(0.0, 0.5)), 0.3, 2.5)), 0.8)
-        cx, cy = rng.uniform(-r0, w + r0), rng.uniform(-r0, h + r0)
-        harm = (rng.uniform(0, 0.07), rng.uniform(0, 6.3), rng.uniform(0, 0.05), rng.uniform(0, 6.3))
-        sliding = rng.random() < p_slide
-        if sliding:
-            q, theta = rng.uniform(1.15, 1.7), np.deg2rad(rng.normal(0.0, 5.0))
-            L, tw, top = rng.uniform(1.5, 5.0) * r, rng.uniform(0.25, 0.55), rng.uniform(0.5, 0.9)
-            wob_a, wob_f, wob_p = rng.uniform(0, 0.3), rng.uniform(1.0, 4.0), rng.uniform(0, 6.3)
-        else:
-            q, theta, L = np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(0, np.pi), 0.0
-        a, b = (r / np.sqrt(q), r * np.sqrt(q)) if sliding else (r * np.sqrt(q), r / np.sqrt(q))
-        zoom, lens = rng.uniform(1.5, 3.0), rng.uniform(0.3, 0.9)
-        dx, dy = rng.normal(0.0, 0.4 * r, 2)
-        rim, op = rng.uniform(0.2, 0.5), rng.uniform(0.85, 1.0)
-        hi = rng.uniform(0.3, 0.7) if rng.random() < p_high else 0.0
-        box = _blob(h, w, cx, cy, a, b, theta, harm, 1.2, L)
+    for i in range(n):
+        r, cx, cy, q, theta, hi = (arr[i].item() for arr in (rad, cxs, cys, qs, ths, his))
+        sliding = bool(slid[i])
+        L, tw, top, wob_a, wob_f, wob_p = (trail[i] * [r, 1, 1, 1, 1, 1]).tolist() if sliding else (0.0,) * 6
+        zoom, lns, dx, dy, rim, op = lens[i].tolist()
+        a, b = (r / q**0.5, r * q**0.5) if sliding else (r * q**0.5, r / q**0.5)
+        box = _blob(h, w, cx, cy, a, b, theta, harms[i].tolist(), 1.2, L)
         if box is None:
             continue
         sl, X, Y, u, v, rho = box
-        body = np.clip((1.0 - rho) * min(a, b) + 0.5, 0.0, 1.0)
-        g = zoom * (1.0 + lens * np.minimum(rho, 1.0) ** 2)
-        srcx, srcy = cx + dx - g * X, cy + dy - g * Y
+        body = ((1.0 - rho) * min(a, b) + 0.5).clip(0.0, 1.0)
+        rc = np.minimum(rho, 1.0)
+        g = (rc * rc) * (zoom * lns) + zoom
+        srcx, srcy = (cx + dx * r) - g * X, (cy + dy * r) - g * Y
         sh = 1.0 - rim * _smoothstep(0.45, 1.05, rho)
         al = body * op
         if sliding:  # trail left above the drop: a thin, horizontally flipped water film
-            t = np.clip(-v / L, 0.0, 1.0)
+            t = (v * (-1.0 / L)).clip(0.0, 1.0)
             uc = wob_a * a * np.sin(wob_f * 6.3 * t + wob_p) * t
             hw = tw * a * (1.0 - t) ** 0.7
-            tail = np.clip(hw - np.abs(u - uc) + 0.5, 0.0, 1.0) * ((v < 0) & (v > -L)) * top
+            du = np.abs(u - uc)
+            tail = (hw - du + 0.5).clip(0.0, 1.0) * ((v < 0) & (v > -L)) * (top * (1.0 - 0.5 * t))
             in_tail = tail > body
             al = np.maximum(al, tail * op)
-            srcx = np.where(in_tail, cx + uc - 2.0 * (u - uc), srcx)
-            srcy = np.where(in_tail, cy + Y - 0.5 * b, srcy)
-            sh = np.where(in_tail, 1.0 - 0.8 * rim * np.clip(np.abs(u - uc) / np.maximum(hw, 0.5), 0, 1) ** 2, sh)
-        take = (al > 0) & (al >= alpha[sl])
-        mapx[sl] = np.where(take, srcx, mapx[sl])
-        mapy[sl] = np.where(take, srcy, mapy[sl])
-        shade[sl] = np.where(take, sh, shade[sl])
+            np.copyto(srcx, cx + uc - 2.0 * (u - uc), where=in_tail)
+            np.copyto(srcy, cy + Y - 0.5 * b, where=in_tail)
+            np.copyto(sh, 1.0 - 0.8 * rim * (du / np.maximum(hw, 0.5)).clip(0, 1) ** 2, where=in_tail)
+        take = al > alpha[sl]
+        np.copyto(mapx[sl], srcx, where=take)
+        np.copyto(mapy[sl], srcy, where=take)
+        np.copyto(shade[sl], sh, where=take)
         if hi > 0:
-            rh = max(0.15 * r, 0.5)
-            spot = np.exp(-((X + 0.3 * r) ** 2 + (Y + 0.35 * r) ** 2) / (2 * rh * rh))
-            spec[sl] = np.maximum(spec[sl], hi * spot * body)
-        alpha[sl] = np.maximum(alpha[sl], al)
+            k = -0.5 / max(0.15 * r, 0.5) ** 2
+            spot = np.exp((X + 0.3 * r) ** 2 * k) * np.exp((Y + 0.35 * r) ** 2 * k)
+            np.maximum(spec[sl], hi * spot * body, out=spec[sl])
+        np.maximum(alpha[sl], al, out=alpha[sl])
     drops = cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
-    drops = _gblur(drops * shade[..., None] + spec[..., None], sig)
-    a = _gblur(alpha, 0.7 * sig + 0.3 * s)[..., None]
-    out = img * (1.0 - a) + np.clip(drops, 0.0, 1.0) * a
-    return finish(out, (a[..., 0] > _THR).astype(np.float32))
+    drops = _gblur(drops * _chan(shade, c) + _chan(spec, c), sig)
+    a = _gblur(alpha, 0.7 * sig + 0.3 * s)
+    a3 = _chan(a, c)
+    out = img + (drops.clip(0.0, 1.0) - img) * a3
+    return finish(out, (a > _THR).astype(np.float32))
 
 
 def rain(
@@ -254,11 +275,11 @@ def rain(
         f = i / max(nl - 1, 1)  # 0 nearest, 1 farthest
         half = 0.5 * ln * (1 - 0.6 * f) * rng.uniform(0.85, 1.15)
         ai, n = ang + rng.normal(0.0, 2.5), _count(rng, dens * (1 + 1.5 * f), h, w, s)
-        layer = _stamp(rng, h, w, n, 0.4, 1.0, max(0.5 * wd * (1 - 0.5 * f), 0.4), half, ai, taper=0.7)
+        layer = _stamp(rng, h, w, n, 0.4, 1.0, 0.5 * wd * (1 - 0.5 * f), half, ai, taper=0.7, fade=0.5)
         layer *= np.float32(br * (1 - 0.45 * f) * rng.uniform(0.9, 1.1))
         keep *= 1.0 - np.clip(layer, 0.0, 1.0)
     streak = 1.0 - keep
-    out = 1.0 - (1.0 - img) * keep[..., None]
+    out = 1.0 - (1.0 - img) * _chan(keep, c)
     mask = (streak > _THR).astype(np.float32)
     if hz > 0:
         a = rng.uniform(0.75, 0.95)
@@ -300,13 +321,14 @@ def snow(
     spec = ((0.45, 0.1, None, 0.3, (0.2, 0.6)), (0.25, 0.18, None, 0.4, (0.3, 0.8)),
             (0.15, 0.3, None, 0.5, (0.4, 0.9)), (0.09, 0.5, 0.4, 0.7, (0.4, 0.85)),
             (0.045, 0.8, 0.5, 0.9, (0.35, 0.75)), (0.015, 1.6, 0.9, 1.0, (0.15, 0.4)))
-    out, keep = img.copy(), np.ones((h, w), np.float32)
+    keep = np.ones((h, w), np.float32)  # product of (1 - layer): layers all blend towards white
     for share, rad, soft, msh, (lo, hi) in spec:
-        r = max(rad * sz * rng.uniform(0.85, 1.15), 0.35)
+        r = rad * sz * rng.uniform(0.85, 1.15)
         n, ai = _count(rng, fl * share, h, w, s), ang + rng.normal(0.0, 4.0)
         layer = _stamp(rng, h, w, n, lo, hi, r, 0.5 * mo * msh, ai, None if soft is None else soft * r)
-        out += layer[..., None] * (white - out)
         keep *= 1.0 - layer
+    k3 = _chan(keep, c)
+    out = img * k3 + white * (1.0 - k3)
     mask = (1.0 - keep > _THR).astype(np.float32)
     if vl > 0:
         out = out * (1 - vl) + vl * white
@@ -360,21 +382,23 @@ def dust(
         layer = dark if is_dark else light
         layer[sl] += (op * al) * (1.0 - layer[sl])
     n = _count(rng, npart, h, w, s)
-    for rad, share, (lo, hi) in ((rng.uniform(0.6, 1.0), 0.7, (0.15, 0.5)), (rng.uniform(1.5, 3.0), 0.3, (0.1, 0.35))):
+    fine, coarse = rng.uniform(0.6, 1.0), rng.uniform(1.5, 3.0)  # speck radii at 512
+    for rad, share, (lo, hi) in ((fine, 0.7, (0.15, 0.5)), (coarse, 0.3, (0.1, 0.35))):
         m = int(round(share * n))
         dark = 1.0 - (1.0 - dark) * (1.0 - _stamp(rng, h, w, int(0.75 * m), lo, hi, rad * s))
         light = 1.0 - (1.0 - light) * (1.0 - _stamp(rng, h, w, m - int(0.75 * m), lo, 0.8 * hi, rad * s))
-    tone = _airlight(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c)
-    out = img * (1.0 - dark)[..., None]
-    out += light[..., None] * (tone - out)
+    tone = _fill(h, w, _airlight(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c))
+    out = img * _chan(1.0 - dark, c)
+    out += _chan(light, c) * (tone - out)
     mask = (1.0 - (1.0 - dark) * (1.0 - light) > _THR).astype(np.float32)
     if hz > 0:
-        A = _airlight(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c)
+        A = _fill(h, w, _airlight(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c))
         veil = np.full((h, w), hz, np.float32)
         if rng.random() < 0.5:
             veil *= 0.6 + 0.8 * _lowfreq(rng, h, w, rng.uniform(1.5, 4.0))
         veil = np.clip(veil, 0.0, 1.0)
-        out = out * (1.0 - veil[..., None]) + A * veil[..., None]
+        v3 = _chan(veil, c)
+        out = out * (1.0 - v3) + A * v3
         mask = np.maximum(mask, veil)
     return finish(out, mask)
 
@@ -401,12 +425,14 @@ def haze(
     b, a = _pick(rng, beta, 0.5, 2.0), _pick(rng, airlight, 0.7, 1.0)
     horizon, near = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.35)
     gamma, tilt, amp = rng.uniform(0.6, 1.6), rng.uniform(-0.15, 0.15), rng.uniform(0.08, 0.25)
-    yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None] + tilt * (np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :])
+    yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
+    yy = yy + np.float32(tilt) * np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
     ramp = np.clip((yy - horizon) / (1.0 - horizon), 0.0, 1.0) ** gamma
     d = 1.0 - (1.0 - near) * ramp + amp * (_lowfreq(rng, h, w, rng.uniform(2.0, 5.0)) - 0.5)
     t = np.exp(-b * np.clip(d, 0.0, 1.0)).astype(np.float32)
     A = np.full(c, a, np.float32) if c == 1 else np.float32(a) + rng.uniform(-0.03, 0.03, 3).astype(np.float32)
-    out = img * t[..., None] + np.clip(A, 0.0, 1.0) * (1.0 - t)[..., None]
+    t3 = _chan(t, c)
+    out = img * t3 + _fill(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)
     return finish(out, 1.0 - t)
 
 
