@@ -80,7 +80,9 @@ def _filter_builder(function: Callable[..., np.ndarray]) -> Callable[..., Restor
 
 
 def _first_line(function: Callable) -> str:
-    return (inspect.getdoc(function) or "").splitlines()[0].rstrip(".")
+    """The first sentence of a docstring, as plain text."""
+    paragraph = (inspect.getdoc(function) or "").split("\n\n")[0]
+    return " ".join(paragraph.split()).replace("``", "").split(". ")[0].rstrip(".")
 
 
 def unrestored(image: np.ndarray) -> np.ndarray:
