@@ -35,11 +35,11 @@ class MetricOptions:
     y_channel: bool = False
     quantize: bool = False
 
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"crop_border": self.crop_border, "y_channel": self.y_channel, "quantize": self.quantize}
+
     def describe(self) -> str:
-        parts = ["Y channel (BT.601)" if self.y_channel else "RGB"]
-        parts.append("8-bit rounded" if self.quantize else "float")
-        parts.append(f"border crop {self.crop_border}" if self.crop_border else "no border crop")
-        return ", ".join(parts) + ", data range 1"
+        return metrics.describe_convention(**self.as_kwargs())
 
 
 @dataclass
@@ -51,16 +51,6 @@ class Kept:
     clean: np.ndarray
     outputs: dict[str, np.ndarray]
     psnr: dict[str, float]
-
-
-def score(output: np.ndarray, clean: np.ndarray, options: MetricOptions, lpips_metric: Any = None) -> dict[str, Any]:
-    """PSNR, SSIM and (when ``lpips_metric`` is given) LPIPS of one HWC float32 [0, 1] output against its target."""
-    conv = {"crop_border": options.crop_border, "y_channel": options.y_channel, "quantize": options.quantize}
-    return {
-        "psnr": metrics.psnr(output, clean, **conv),
-        "ssim": metrics.ssim(output, clean, **conv),
-        "lpips": float(lpips_metric(output, clean)) if lpips_metric is not None else None,
-    }
 
 
 def run_methods(
@@ -105,7 +95,8 @@ def run_methods(
             seconds = time.perf_counter() - start
             if output.shape != clean.shape:
                 raise RuntimeError(f"{method.label} returned shape {output.shape} for image {name} of shape {clean.shape}")
-            row = {"method": method.label, "image": name, **score(output, clean, options, lpips_metric),
+            row = {"method": method.label, "image": name,
+                   **metrics.measure(output, clean, lpips_metric, **options.as_kwargs()),
                    "seconds": seconds, "megapixels": megapixels}
             rows.append(row)
             psnrs[method.label] = row["psnr"]

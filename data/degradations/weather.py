@@ -414,7 +414,7 @@ def haze(
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        beta: scattering coefficient; default drawn from [0.5, 2.0].
+        beta: scattering coefficient; default drawn from [0.3, 1.5] (far transmission 0.74 to 0.22).
         airlight: grey level of A (RGB gets a faint random tint); default drawn from [0.7, 1.0].
 
     Returns:
@@ -422,7 +422,7 @@ def haze(
     """
     img = check_image(clean, "clean")
     h, w, c = img.shape
-    b, a = _pick(rng, beta, 0.5, 2.0), _pick(rng, airlight, 0.7, 1.0)
+    b, a = _pick(rng, beta, 0.3, 1.5), _pick(rng, airlight, 0.7, 1.0)
     horizon, near = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.35)
     gamma, tilt, amp = rng.uniform(0.6, 1.6), rng.uniform(-0.15, 0.15), rng.uniform(0.08, 0.25)
     yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
