@@ -1,7 +1,7 @@
 """``agan demo``: weather and noise synthesised on bundled photos, restored by every filter, reported.
 
 The photos are scikit-image's bundled samples (no download, no ../shared);
-each is centre-cropped to 256x384 to keep the demo to a minute or two on two
+each is centre-cropped to 256x256 to keep the demo to under two minutes on two
 CPU cores. The report, ``results.md``, has one table per degradation with a
 row per method, and links the side-by-side grids.
 """
@@ -20,7 +20,7 @@ from .evaluation import MetricOptions, markdown_table, run_methods, write_compar
 from .registry import REGISTRY, build_method
 
 SAMPLES = ("astronaut", "chelsea", "coffee")
-CROP = (256, 384)
+CROP = (256, 256)
 DEGRADATIONS = (
     ("raindrop", "raindrop"),
     ("rain", "rain"),
@@ -34,7 +34,7 @@ DEGRADATIONS = (
 
 
 def sample_photos() -> dict[str, np.ndarray]:
-    """The bundled sample photos, centre-cropped to 256x384: name -> HWC float32 RGB in [0, 1]."""
+    """The bundled sample photos, centre-cropped to 256x256: name -> HWC float32 RGB in [0, 1]."""
     photos = {}
     for name in SAMPLES:
         image = getattr(skimage.data, name)().astype(np.float32) / 255.0
