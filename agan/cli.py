@@ -21,9 +21,10 @@ from data.pairing import PairingError
 from data.spec import SpecError
 
 from .evaluation import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
+from .checkpoints import CheckpointError
 from .registry import REGISTRY, build_method
 
-USER_ERRORS = (SpecError, PairingError, ImageReadError, ImageWriteError, ValueError, FileNotFoundError)
+USER_ERRORS = (SpecError, PairingError, ImageReadError, ImageWriteError, CheckpointError, ValueError, FileNotFoundError)
 
 
 class AganGroup(click.Group):
@@ -52,14 +53,19 @@ def metric_options(function):
     return function
 
 
+def _device_name(device: str) -> str:
+    from .device import resolve_device
+
+    return str(resolve_device(device))
+
+
 def _load_lpips(use_lpips: bool, device: str):
     """The LPIPS metric, or None with a note for the table when it is off or unavailable."""
     if not use_lpips:
         return None, "not measured (--no-lpips)"
     from . import metrics
-    from .device import resolve_device
 
-    metric = metrics.load_lpips(str(resolve_device(device)))
+    metric = metrics.load_lpips(_device_name(device))
     return metric, None if metric is not None else "absent: AlexNet weights not in the torch hub cache"
 
 
@@ -138,7 +144,7 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
     Example:
       agan evaluate 'bm3d(sigma=25)' --data 'synthetic:gaussian(sigma=25,clip=false):set12/'
     """
-    resolved = build_method(method)
+    resolved = build_method(method, _device_name(device))
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
@@ -165,7 +171,7 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
       agan compare --data 'synthetic:gaussian(sigma=25,clip=false):set12/' \\
         --method 'bm3d(sigma=25)' --method nlm --method median --out cmp/
     """
-    resolved = [build_method(m) for m in (("input",) if input_row else ()) + methods]
+    resolved = [build_method(m, _device_name(device)) for m in (("input",) if input_row else ()) + methods]
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
@@ -179,17 +185,28 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
 
 @main.command()
 def models() -> None:
-    """List every registered model and filter.
+    """List the registered filters and the trainable architectures with their sizes.
+
+    A trained checkpoint (a .pt file) is used wherever a method is asked for.
 
     \b
     Example:
       agan models
     """
+    from .architectures import ARCHITECTURES
+    from .models import count_parameters
+
     entries = list(REGISTRY)
-    width = max(len(e.name) for e in entries)
+    width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES))
+    click.echo("filters (method specs: NAME or NAME(param=value), chain a post-filter with +):")
     for entry in entries:
-        size = f"{entry.parameters / 1e6:.2f} M params" if entry.parameters else ""
-        click.echo(f"{entry.name.ljust(width)}  {entry.kind:<6}  {size:<14}  {entry.summary}")
+        click.echo(f"  {entry.name.ljust(width)}  {entry.summary}")
+    click.echo("architectures (use a trained checkpoint .pt as the method):")
+    for arch in ARCHITECTURES.values():
+        sizes = f"{arch.parameters() / 1e6:.3f} M params"
+        if arch.discriminator is not None:
+            sizes += f" (+ discriminator {count_parameters(arch.discriminator()) / 1e6:.3f} M)"
+        click.echo(f"  {arch.name.ljust(width)}  {sizes}  {arch.summary}")
 
 
 @main.command()

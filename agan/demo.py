@@ -51,7 +51,7 @@ def run_demo(out: str | Path = "agan-demo", *, seed: int = 0, progress: bool = T
     clean_dir = out / "clean"
     for name, image in sample_photos().items():
         write_image(clean_dir / f"{name}.png", image)
-    methods = [build_method(entry.name) for entry in REGISTRY if entry.kind == "filter"]
+    methods = [build_method(entry.name) for entry in REGISTRY]
     options = MetricOptions()
     sections = ["# agan demo", "",
                 f"Photos: scikit-image's bundled {', '.join(SAMPLES)}, centre-cropped to {CROP[0]}x{CROP[1]}. "

@@ -1,4 +1,4 @@
-"""One registry that maps names to restoration methods (models and filters).
+"""One registry that maps names to restoration methods: the filters, and trained checkpoints by path.
 
 A method spec names one entry with optional parameters and may chain more
 entries after ``+``, each applied to the previous one's output, e.g.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -25,13 +26,11 @@ Restorer = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered method: ``build(**params)`` returns a restorer ``image -> image``."""
+    """A registered filter: ``build(**params)`` returns a restorer ``image -> image``."""
 
     name: str
-    kind: str  # "filter" or "model"
     build: Callable[..., Restorer]
     summary: str
-    parameters: int | None = None  # learnable parameters, for models
 
 
 class Registry:
@@ -90,9 +89,9 @@ def unrestored(image: np.ndarray) -> np.ndarray:
     return filters.identity(image, clip=False)
 
 
-REGISTRY.register(Entry("input", "filter", _filter_builder(unrestored), "the degraded input itself, unrestored (the baseline row)"))
+REGISTRY.register(Entry("input", _filter_builder(unrestored), "the degraded input itself, unrestored (the baseline row)"))
 for _name, _function in filters.FILTERS.items():
-    REGISTRY.register(Entry(_name, "filter", _filter_builder(_function), _first_line(_function)))
+    REGISTRY.register(Entry(_name, _filter_builder(_function), _first_line(_function)))
 
 
 @dataclass(frozen=True)
@@ -112,12 +111,34 @@ class Method:
         return image
 
 
-def build_method(spec: str) -> Method:
-    """Resolve a method spec such as ``"bm3d(sigma=25)"`` or ``"median+gaussian(sigma=0.8)"``.
+def _is_checkpoint(name: str) -> bool:
+    return name.endswith(".pt") or Path(name).is_file()
+
+
+def _build_step(name: str, params: dict[str, Any], device: str) -> Restorer:
+    if _is_checkpoint(name):
+        from .architectures import ModelRestorer, model_from_checkpoint
+
+        if params:
+            raise SpecError(f"a checkpoint takes no parameters: {format_call(name, params)}")
+        model, _ = model_from_checkpoint(name, device)
+        return ModelRestorer(model, device)
+    if name not in REGISTRY:
+        from .architectures import ARCHITECTURES
+
+        if name in ARCHITECTURES:
+            raise SpecError(f"{name!r} is an architecture without weights; give the path of a trained checkpoint")
+    return REGISTRY[name].build(**params)
+
+
+def build_method(spec: str, device: str = "cpu") -> Method:
+    """Resolve a method spec such as ``"bm3d(sigma=25)"``, ``"median+gaussian(sigma=0.8)"`` or
+    ``"runs/gan/checkpoints/best.pt+gaussian(sigma=0.8)"``; models run on ``device``.
 
     Raises:
         SpecError: an unknown name or a parameter the method does not take.
+        CheckpointError: a checkpoint that cannot be loaded (named).
     """
     calls = parse_calls(spec)
-    steps = tuple(REGISTRY[name].build(**params) for name, params in calls)
+    steps = tuple(_build_step(name, params, device) for name, params in calls)
     return Method("+".join(format_call(name, params) for name, params in calls), steps)

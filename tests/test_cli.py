@@ -79,8 +79,10 @@ def test_compare_writes_a_row_per_method_with_finite_numbers(tmp_path, photos):
 def test_models_lists_the_registry():
     result = run("models")
     assert result.exit_code == 0
-    for name in ("input", "mean", "median", "gaussian", "bilateral", "nlm", "wavelet", "bm3d"):
-        assert any(line.split()[0] == name for line in result.output.splitlines())
+    names = [line.split()[0] for line in result.output.splitlines() if line.startswith("  ")]
+    assert names == ["input", "mean", "median", "gaussian", "bilateral", "nlm", "wavelet", "bm3d",
+                     "attentive-gan", "dncnn", "unet"]
+    assert "6.244 M params" in result.output and "0.556 M params" in result.output
 
 
 @pytest.mark.parametrize("args,message", [
