@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from data.datasets import ImageDataset, describe, open_source
 from data.degradations import DEGRADATIONS, degrade, parse_degradation
-from data.io import ImageReadError, ImageWriteError, read_image, write_image
+from data.io import ImageReadError, ImageWriteError, write_image
 from data.pairing import PairingError
 from data.spec import SpecError
 

@@ -25,16 +25,15 @@ float for logging.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agan.models.attentive import GeneratorOutput, pad_to_size
+from agan.hub import cached_weights_path
 
 __all__ = [
     "GANLoss",
@@ -205,8 +204,7 @@ def vgg16_weights_path() -> Path:
     """
     from torchvision.models import VGG16_Weights
 
-    name = os.path.basename(urlparse(VGG16_Weights.IMAGENET1K_V1.url).path)
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
+    return cached_weights_path(VGG16_Weights.IMAGENET1K_V1)
 
 
 def _missing_message(path: Path) -> str:

@@ -46,14 +46,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
+
+from agan.hub import cached_weights_path
 
 __all__ = [
     "rgb_to_y",
@@ -281,11 +281,9 @@ def alexnet_weights_path() -> Path:
     Returns:
         The path (which may not exist).
     """
-    import torch
     from torchvision.models import AlexNet_Weights
 
-    name = os.path.basename(urlparse(AlexNet_Weights.IMAGENET1K_V1.url).path)
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
+    return cached_weights_path(AlexNet_Weights.IMAGENET1K_V1)
 
 
 def _unavailable_message(path: Path) -> str:

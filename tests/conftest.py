@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 SHARED_DATA = Path(os.environ.get("AGAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -33,3 +34,13 @@ def scene(height: int = 64, width: int = 64, channels: int = 3, seed: int = 0) -
                    tuple(float(v) for v in rng.uniform(0.1, 0.9, 3)), -1)
     image = np.clip(image, 0.1, 0.9)
     return image[..., :1].copy() if channels == 1 else image
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a test module: small CPU workloads run several times faster
+    than with an oversubscribed OpenMP pool on a busy 2-core machine. Restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

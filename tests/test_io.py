@@ -1,4 +1,3 @@
-import warnings
 
 import cv2
 import numpy as np

@@ -22,14 +22,7 @@ from agan.losses import (
 from agan.models import AttentiveDiscriminator, AttentiveGenerator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: these small CPU workloads run several times faster than with an
-    oversubscribed OpenMP pool on a busy 2-core machine. Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
