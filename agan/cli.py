@@ -7,6 +7,7 @@ or spec and exit with status 1.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -181,6 +182,91 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     click.echo(f"{data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summary))
     click.echo(f"wrote {out / 'results.md'}, results.csv, per_image.csv and {len(kept)} grid(s)")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--data", "data_spec", default=None, help="Training data: PATH of a paired folder, or synthetic:KIND[+KIND]:PATH.")
+@click.option("--val", "val_spec", default=None, help="Validation data spec (whole images, fixed seed per image).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder; an existing run there is resumed.")
+@click.option("--iters", type=int, default=None, help="Training steps in all (default 1000); raise it to extend a run.")
+@click.option("--batch", type=int, default=None, help="Patches per step and process (default 4).")
+@click.option("--patch", type=int, default=None, help="Patch side in pixels (default 128).")
+@click.option("--lr", type=float, default=None, help="Learning rate (default per model: GAN 2e-4, DnCNN 1e-3, U-Net 2e-4).")
+@click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None, help="Learning-rate schedule (default cosine).")
+@click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs.")
+@click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache.")
+@click.option("--ema", type=float, default=None, help="Keep an EMA of the weights with this decay (e.g. 0.999).")
+@click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision on CUDA.")
+@click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files').")
+@click.option("--val-every", type=int, default=None, help="Steps between validations (default 200).")
+@click.option("--save-every", type=int, default=None, help="Steps between checkpoints (default 200).")
+@click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 0).")
+@click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto).")
+@click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved configuration and the model size; train nothing.")
+def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, config_file: Path | None, dry_run: bool,
+          **options) -> None:
+    """Train MODEL (attentive-gan, dncnn, unet) with the one training engine.
+
+    A run folder gets config.json, checkpoints/last.pt and best.pt,
+    metrics.jsonl, TensorBoard events and samples/. Running the command again
+    on the same folder resumes exactly where it stopped. Under
+    `torchrun --nproc_per_node=N` it trains with DistributedDataParallel.
+
+    \b
+    Example:
+      agan train dncnn --data 'synthetic:gaussian(sigma=25):train400/' \
+        --val 'synthetic:gaussian(sigma=25,clip=false):set12/' --out runs/dncnn --iters 20000
+    """
+    from .architectures import get_architecture
+    from .engine import Trainer, TrainingError
+    from .losses import PerceptualWeightsMissing
+    from .train_config import TrainConfig, resolve_config
+
+    get_architecture(model)
+    saved = out / "config.json"
+    if saved.exists() and (out / "checkpoints" / "last.pt").exists():
+        config = TrainConfig.from_json(json.loads(saved.read_text()))
+        if config.model != model:
+            raise click.ClickException(f"{out}: holds a {config.model} run, not {model}")
+        for key in ("iters", "device", "workers", "val_every", "save_every"):
+            if options.get(key) is not None:
+                setattr(config, key, options[key])
+        config.check()
+    else:
+        if data_spec is None and config_file is None:
+            raise click.BadParameter("give the training data", param_hint="--data")
+        overrides = {"data": data_spec, "val": val_spec, "out": str(out), **options}
+        config = resolve_config(model, overrides, config_file)
+    try:
+        trainer = Trainer(config, log=click.echo)
+        if trainer.main:
+            click.echo(trainer.describe())
+        if dry_run:
+            return
+        last = trainer.fit(progress=sys.stderr.isatty())
+    except (TrainingError, PerceptualWeightsMissing) as err:
+        raise click.ClickException(str(err)) from None
+    if trainer.main:
+        click.echo(f"trained {config.model} to step {trainer.step}: {last} (best: {last.parent / 'best.pt'})")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="PNG to write; default RUN/curves.png.")
+def plot(run: Path, output: Path | None) -> None:
+    """Draw the G-loss and D-loss curves, every loss term and validation PSNR/SSIM of a run.
+
+    \b
+    Example:
+      agan plot runs/gan -o gan-curves.png
+    """
+    from .plot import plot_run
+
+    path = plot_run(run, output or run / "curves.png")
+    click.echo(f"wrote {path}")
 
 
 @main.command()

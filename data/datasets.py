@@ -178,16 +178,19 @@ def augment(arrays: list[np.ndarray], code: int) -> list[np.ndarray]:
 class PatchDataset:
     """Random training patches of a :class:`Source`, map-style (usable with a torch DataLoader).
 
-    Item ``i`` of epoch ``e`` draws everything (crop, augmentation, synthetic
-    degradation) from ``numpy.random.default_rng([seed, e, i])``, so a run is
-    reproducible whatever the number of loader workers. Call
-    :meth:`set_epoch` between epochs.
+    Any non-negative index is a position in an endless stream of epochs:
+    position ``p`` belongs to epoch ``p // len(source)``, whose image order is a
+    permutation drawn from ``default_rng([seed, epoch])``; the crop, the
+    augmentation and a synthetic degradation draw from ``default_rng([seed, p])``.
+    So batch ``s`` of size ``b`` is positions ``s*b .. s*b+b-1`` whatever the
+    number of loader workers, the process, or where a run was resumed.
+    ``len()`` is one epoch (or ``length``).
 
     Args:
         source: the images.
         patch: patch side in pixels; every image must be at least this large.
         seed: base seed.
-        length: items per epoch; default one per image.
+        length: reported length; default one per image.
         augment: random flips and 90-degree rotations.
 
     Raises:
@@ -199,7 +202,6 @@ class PatchDataset:
             raise DatasetError(f"{source.spec}: no images")
         self.source, self.patch, self.seed, self.augment = source, int(patch), int(seed), augment
         self.length = int(length) if length is not None else len(source)
-        self.epoch = 0
         self.sizes = [source.size(i) for i in range(len(source))]
         small = [source.files()[i] for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch]
         if small:
@@ -207,18 +209,23 @@ class PatchDataset:
                 f"{small[0]}: image smaller than the {self.patch}-pixel patch"
                 + (f" (and {len(small) - 1} more)" if len(small) > 1 else "")
             )
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        self._order: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.length:
-            raise IndexError(index)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        image = index % len(self.source)
+    def image_index(self, position: int) -> int:
+        """The image that stream position ``position`` crops from."""
+        epoch, offset = divmod(int(position), len(self.source))
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.source)))
+        return int(self._order[1][offset])
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        if position < 0:
+            raise IndexError(position)
+        image = self.image_index(position)
+        rng = np.random.default_rng([self.seed, int(position)])
         h, w = self.sizes[image]
         top = int(rng.integers(0, h - self.patch + 1))
         left = int(rng.integers(0, w - self.patch + 1))

@@ -97,8 +97,10 @@ def test_patches_are_reproducible_and_augmented(tmp_path):
     a, b = dataset[3], dataset[3]
     assert a["degraded"].shape == (24, 24, 3) and a["mask"].shape == (24, 24)
     assert np.array_equal(a["degraded"], b["degraded"]) and np.array_equal(a["mask"], b["mask"])
-    dataset.set_epoch(1)
-    assert not np.array_equal(dataset[3]["clean"], a["clean"])
+    assert not np.array_equal(dataset[3]["clean"], dataset[4]["clean"])
+    # positions past one epoch visit every image once per epoch, in a fresh order
+    assert sorted(dataset.image_index(p) for p in range(10, 12)) == [0, 1]
+    assert dataset[12]["clean"].shape == (24, 24, 3)
 
 
 def test_augment_covers_the_eight_symmetries():

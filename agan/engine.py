@@ -1,0 +1,423 @@
+"""One training engine for every model: a supervised step for the CNNs, an adversarial step for the GAN.
+
+A run is a folder::
+
+    RUN/config.json              every setting (TrainConfig), enough to rerun it
+    RUN/checkpoints/last.pt      newest state: weights, optimizers, schedulers, step, RNG states
+    RUN/checkpoints/best.pt      the best validation PSNR so far (or lowest training loss without --val)
+    RUN/metrics.jsonl            one line per logged step: step, lr, losses, validation metrics
+    RUN/events.out.tfevents.*    the same scalars for TensorBoard
+    RUN/samples/step_NNNNNN.png  input | attention | output | target of the first validation image
+
+Starting a run in a folder that has ``checkpoints/last.pt`` continues it exactly:
+batch ``s`` is always the same patches (see :class:`data.datasets.PatchDataset`),
+and weights, optimizer, schedule, step and RNG states are restored, so an
+interrupted CPU run ends bit-identical to an uninterrupted one.
+
+Under ``torchrun --nproc_per_node=N`` the same command trains with
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs); each process takes its own
+``batch`` patches of every step and only rank 0 logs and writes.
+
+Images are NCHW float32 tensors in [0, 1] inside; batches come from the
+dataset's HWC numpy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from data.datasets import ImageDataset, PatchDataset, describe, open_source
+from data.io import atomic_write_bytes, write_image
+
+from . import losses, metrics
+from .architectures import get_architecture
+from .checkpoints import load_checkpoint, save_checkpoint
+from .device import resolve_device
+from .grids import grid
+from .models import GeneratorOutput, count_parameters
+from .train_config import TrainConfig
+
+
+class TrainingError(RuntimeError):
+    """Training stopped: a non-finite loss, or a run folder that does not match the command."""
+
+
+def to_tensor(batch: dict[str, Any], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Collated HWC float32 numpy arrays (as tensors N,H,W,C) to NCHW ``degraded, clean`` and N1HW ``mask``."""
+    degraded = batch["degraded"].permute(0, 3, 1, 2).contiguous().to(device, non_blocking=True)
+    clean = batch["clean"].permute(0, 3, 1, 2).contiguous().to(device, non_blocking=True)
+    mask = batch["mask"][:, None].contiguous().to(device, non_blocking=True)
+    return degraded, clean, mask
+
+
+class StepSampler(torch.utils.data.Sampler[int]):
+    """Stream positions of steps ``start .. iters-1`` for one process of ``world`` (see PatchDataset)."""
+
+    def __init__(self, start: int, iters: int, batch: int, rank: int = 0, world: int = 1):
+        self.start, self.iters, self.batch, self.rank, self.world = start, iters, batch, rank, world
+
+    def __iter__(self):
+        for step in range(self.start, self.iters):
+            base = (step * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.iters - self.start) * self.batch
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]),
+             "numpy": [int(v) for v in np.random.get_state()[1]]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), None))
+    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), 624, 0, 0.0))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.iters,
+                                                          eta_min=optimizer.param_groups[0]["lr"] * config.min_lr_ratio)
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size or max(1, config.iters // 3),
+                                               gamma=config.gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+class Trainer:
+    """Builds the networks, data and optimizers of a :class:`TrainConfig` and runs the loop."""
+
+    def __init__(self, config: TrainConfig, *, log: Any = print):
+        config.check()
+        self.config, self.log = config, log
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.device = resolve_device(config.device)
+        if self.world > 1:
+            self._init_distributed()
+        self.main = self.rank == 0
+        self.run = Path(config.out)
+        self.adversarial = get_architecture(config.model).discriminator is not None
+
+        source = open_source(config.data, grey=config.grey)
+        self.train_set = PatchDataset(source, config.patch, seed=config.seed)
+        self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
+                        if config.val else None)
+        channels = self.train_set[0]["clean"].shape[2]
+        model_args = {"in_channels": channels, **config.model_args}
+        config.model_args = model_args
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        np.random.seed(config.seed % 2**32)
+        architecture = get_architecture(config.model)
+        self.model = architecture.build(**model_args).to(self.device)
+        self.disc = architecture.discriminator(in_channels=channels).to(self.device) if self.adversarial else None
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
+                                          weight_decay=config.weight_decay)
+        self.scheduler = _scheduler(self.optimizer, config)
+        if self.disc is not None:
+            self.optimizer_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr_d or config.lr, betas=config.betas)
+            self.scheduler_d = _scheduler(self.optimizer_d, config)
+            self.gan_loss = losses.GANLoss().to(self.device)
+            self.perceptual = (losses.PerceptualLoss().to(self.device) if config.perceptual == "vgg" else None)
+        self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
+                    if config.ema else None)
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp) if self.device.type == "cuda" else None
+        if config.amp != "none" and self.amp_dtype is None and self.main:
+            self.log(f"note: --amp {config.amp} applies on CUDA only; training in fp32 on {self.device}")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            if self.disc is not None:
+                self.disc = nn.parallel.DistributedDataParallel(self.disc, device_ids=ids)
+        self.step = 0
+        self.best = -math.inf
+        self.writer = None
+
+    # ------------------------------------------------------------------ setup
+    def _init_distributed(self) -> None:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if self.device.type == "cuda":
+            torch.cuda.set_device(local)
+            self.device = torch.device("cuda", local)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+
+    def describe(self) -> str:
+        """What a dry run prints: the resolved configuration and the model's size."""
+        net = _unwrap(self.model)
+        lines = [json.dumps(self.config.to_json(), indent=2),
+                 f"model: {self.config.model} {net.config} — {count_parameters(net):,} parameters",
+                 f"train: {describe(self.train_set.source)}, patches {self.config.patch}, batch {self.config.batch}"
+                 f"{f' x {self.world} processes' if self.world > 1 else ''}"]
+        if self.disc is not None:
+            lines.append(f"discriminator: {count_parameters(_unwrap(self.disc)):,} parameters; perceptual loss: {self.config.perceptual}")
+        if self.val_set is not None:
+            lines.append(f"validation: {describe(self.val_set.source)} (first {len(self.val_set)})")
+        lines.append(f"device: {self.device}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------- checkpoints
+    def _weights_for_release(self) -> dict[str, torch.Tensor]:
+        return (self.ema.module if self.ema is not None else _unwrap(self.model)).state_dict()
+
+    def save(self, name: str) -> Path:
+        training = {
+            "step": self.step,
+            "best": self.best,
+            "model": _unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": _rng_state(),
+            "config": self.config.to_json(),
+        }
+        if self.disc is not None:
+            training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict(),
+                            scheduler_d=self.scheduler_d.state_dict())
+        if self.ema is not None:
+            training["ema"] = self.ema.state_dict()
+        return save_checkpoint(self.run / "checkpoints" / name, model=self.config.model,
+                               model_args=self.config.model_args, weights=self._weights_for_release(), training=training)
+
+    def resume(self, path: Path) -> None:
+        state = load_checkpoint(path, map_location=self.device)
+        training = state.get("training")
+        if training is None or state["model"] != self.config.model:
+            raise TrainingError(f"{path}: not a training checkpoint of {self.config.model}")
+        _unwrap(self.model).load_state_dict(training["model"])
+        self.optimizer.load_state_dict(training["optimizer"])
+        self.scheduler.load_state_dict(training["scheduler"])
+        self.scaler.load_state_dict(training["scaler"])
+        if self.disc is not None:
+            _unwrap(self.disc).load_state_dict(training["discriminator"])
+            self.optimizer_d.load_state_dict(training["optimizer_d"])
+            self.scheduler_d.load_state_dict(training["scheduler_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(training["ema"])
+        _set_rng_state(training["rng"])
+        self.step, self.best = int(training["step"]), float(training["best"])
+
+    # ------------------------------------------------------------------ steps
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def _backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.clip_grad:
+            self.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, self.config.clip_grad)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def supervised_step(self, degraded: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+        """One step of MSE or L1; DnCNN is supervised on its residual (the noise)."""
+        criterion = F.mse_loss if self.config.loss == "mse" else F.l1_loss
+        net = _unwrap(self.model)
+        with self._autocast():
+            if hasattr(net, "predict_noise") and self.world == 1:
+                loss = criterion(net.predict_noise(degraded).float(), degraded - clean)
+            else:  # DDP needs forward(); for DnCNN x - f(x) vs y has the same loss as f(x) vs x - y
+                loss = criterion(self.model(degraded).float(), clean)
+        self._backward(loss, self.optimizer, self.model.parameters())
+        return {"total": float(loss.detach())}
+
+    def adversarial_step(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+        """Freeze D, G step, unfreeze D, then ``d_ratio`` D steps on real and detached fake images."""
+        c = self.config
+        losses.set_requires_grad(self.disc, False)
+        with self._autocast():
+            output: GeneratorOutput = self.model(degraded)
+            fake = _unwrap(self.disc)(output.image)  # D is frozen here: bypass DDP's gradient reducer
+            g_total, g_terms = losses.generator_loss(
+                output, clean, mask, fake.logit.float(), perceptual_loss=self.perceptual, gan_loss=self.gan_loss,
+                adversarial=c.adversarial_weight, attention=c.attention_weight, multiscale=c.multiscale_weight,
+                perceptual=c.perceptual_weight, theta=c.theta)
+        self._backward(g_total, self.optimizer, self.model.parameters())
+        losses.set_requires_grad(self.disc, True)
+        for _ in range(c.d_ratio):
+            with self._autocast():
+                real = self.disc(clean)
+                fake = self.disc(output.image.detach())
+                d_total, d_terms = losses.discriminator_loss(
+                    real.logit.float(), fake.logit.float(), real.d_map.float(), fake.d_map.float(),
+                    output.attention[-1].float(), gan_loss=self.gan_loss, map_weight=c.map_weight)
+            self._backward(d_total, self.optimizer_d, self.disc.parameters())
+        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
+        terms.update({f"d_{k}": v for k, v in d_terms.items()})
+        return terms
+
+    # -------------------------------------------------------------- validation
+    @torch.no_grad()
+    def validate(self) -> tuple[dict[str, float], np.ndarray | None]:
+        """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first."""
+        net = self.ema.module if self.ema is not None else _unwrap(self.model)
+        net.eval()
+        scores, sample = [], None
+        for index in range(len(self.val_set)):
+            item = self.val_set[index]
+            x = torch.from_numpy(item["degraded"].transpose(2, 0, 1)).unsqueeze(0).to(self.device)
+            out = net(x)
+            attention = None
+            if isinstance(out, GeneratorOutput):
+                attention = out.attention[-1][0, 0].clamp(0, 1).cpu().numpy()
+                out = out.image
+            image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
+            scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"])))
+            if index == 0:
+                tiles = [(item["degraded"], "input")]
+                if attention is not None:
+                    tiles.append((attention, "attention"))
+                tiles += [(image, f"output {scores[-1][0]:.2f} dB"), (item["clean"], "target")]
+                sample = grid([tiles])
+        net.train()
+        values = np.array(scores)
+        return {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean())}, sample
+
+    # ------------------------------------------------------------------ loop
+    def _write_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.run / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        for key, value in record.items():
+            if key != "step" and isinstance(value, float) and self.writer is not None:
+                self.writer.add_scalar(key, value, record["step"])
+
+    def _check_finite(self, terms: dict[str, float]) -> None:
+        for name, value in terms.items():
+            if not math.isfinite(value):
+                last = self.run / "checkpoints" / "last.pt"
+                kept = f"; the last good checkpoint is {last}" if last.exists() else ""
+                raise TrainingError(f"step {self.step + 1}: loss term {name} is {value}{kept}")
+
+    def _should_stop(self, stop_after: int | None, deadline: float | None) -> bool:
+        """Stop this session early? Every process takes the same decision (the deadline is shared)."""
+        stop = (stop_after is not None and self.step >= stop_after) or (deadline is not None and time.monotonic() > deadline)
+        if self.world > 1 and deadline is not None:
+            flag = torch.tensor([float(stop)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            stop = bool(flag.item())
+        return stop
+
+    def _log_and_save(self, sums: dict[str, float], count: int, started: float) -> bool:
+        """Rank 0 after a step: log, validate, write samples and checkpoints when due.
+
+        Returns whether ``last.pt`` was written."""
+        c = self.config
+        record: dict[str, Any] = {}
+        if self.step % c.log_every == 0 or self.step == c.iters:
+            record = {"step": self.step, "lr": float(self.optimizer.param_groups[0]["lr"]),
+                      "seconds_per_step": (time.perf_counter() - started) / max(count, 1),
+                      **{f"train/{k}": v / max(count, 1) for k, v in sums.items()}}
+        if self.val_set is not None and (self.step % c.val_every == 0 or self.step == c.iters):
+            scores, sample = self.validate()
+            record = {"step": self.step, **record, **scores}
+            if sample is not None:
+                write_image(self.run / "samples" / f"step_{self.step:06d}.png", sample)
+        if record:
+            self._write_metrics(record)
+        return self._save_if_due(record)
+
+    def _save_if_due(self, record: dict[str, Any]) -> bool:
+        """``best.pt`` when validation PSNR (or, without validation, the training loss at a save
+        point) improves; ``last.pt`` every ``save_every`` steps and at the end. Returns whether
+        ``last.pt`` was written."""
+        due = self.step % self.config.save_every == 0 or self.step == self.config.iters
+        if "val/psnr" in record:
+            score = record["val/psnr"]
+        elif due and self.val_set is None and record:
+            score = -record.get("train/g_total", record.get("train/total", math.inf))
+        else:
+            score = None
+        if score is not None and score > self.best:
+            self.best = score
+            self.save("best.pt")
+        if due:
+            self.save("last.pt")
+        return due
+
+    def fit(self, progress: bool = False, *, stop_after: int | None = None, max_minutes: float | None = None) -> Path:
+        """Train up to ``config.iters`` steps, resuming from ``RUN/checkpoints/last.pt`` when present.
+
+        ``stop_after`` (steps) and ``max_minutes`` end this session early, after
+        writing ``last.pt``; running again resumes from there.
+        """
+        deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
+        c = self.config
+        last = self.run / "checkpoints" / "last.pt"
+        if last.exists():
+            self.resume(last)
+            if self.main:
+                self.log(f"resuming {self.run} at step {self.step}")
+        if self.main:
+            self.run.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.run / "config.json", (json.dumps(c.to_json(), indent=2) + "\n").encode())
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run))
+        loader = DataLoader(self.train_set, batch_size=c.batch, num_workers=c.workers,
+                            sampler=StepSampler(self.step, c.iters, c.batch, self.rank, self.world),
+                            pin_memory=self.device.type == "cuda", persistent_workers=c.workers > 0)
+        self.model.train()
+        if self.disc is not None:
+            self.disc.train()
+        sums: dict[str, float] = {}
+        count, started = 0, time.perf_counter()
+        from tqdm import tqdm
+
+        bar = tqdm(total=c.iters, initial=self.step, desc="train", unit="step", disable=not (progress and self.main))
+        for batch in loader:
+            degraded, clean, mask = to_tensor(batch, self.device)
+            if self.disc is not None:
+                terms = self.adversarial_step(degraded, clean, mask)
+            else:
+                terms = self.supervised_step(degraded, clean)
+            self._check_finite(terms)
+            self.scheduler.step()
+            if self.disc is not None:
+                self.scheduler_d.step()
+            if self.ema is not None:
+                self.ema.update_parameters(_unwrap(self.model))
+            self.step += 1
+            bar.update(1)
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            saved_last = self._log_and_save(sums, count, started) if self.main else False
+            if self.main and self.step % c.log_every == 0:
+                sums, count, started = {}, 0, time.perf_counter()
+            if self._should_stop(stop_after, deadline):
+                if self.main and not saved_last:
+                    self.save("last.pt")
+                break
+        bar.close()
+        if self.writer is not None:
+            self.writer.close()
+        if self.world > 1:
+            dist.barrier()
+        return self.run / "checkpoints" / "last.pt"

@@ -1,0 +1,71 @@
+"""``agan plot``: training curves of a run from its ``metrics.jsonl``.
+
+Panels: G-loss and D-loss (or the training loss of a CNN), every logged loss
+term, and validation PSNR/SSIM, each against the step. Written with
+matplotlib's Agg backend (no display needed) to a PNG, atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from data.io import atomic_write_bytes
+
+
+def read_metrics(run: str | Path) -> list[dict]:
+    """The records of ``RUN/metrics.jsonl``; ValueError naming the file when it is missing or empty."""
+    path = Path(run) / "metrics.jsonl"
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (is {run} a training run folder?)")
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not records:
+        raise ValueError(f"{path}: no records yet")
+    return records
+
+
+def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
+    points = [(r["step"], r[key]) for r in records if key in r]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_run(run: str | Path, output: str | Path) -> Path:
+    """Draw the curves of ``run`` into the PNG ``output``; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = read_metrics(run)
+    keys = sorted({k for r in records for k in r if k.startswith("train/")})
+    totals = [k for k in ("train/g_total", "train/d_total", "train/total") if k in keys]
+    terms = [k for k in keys if k not in totals]
+    validation = [k for k in ("val/psnr", "val/ssim") if any(k in r for r in records)]
+    panels = 1 + bool(terms) + len(validation)
+    figure, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.6), squeeze=False)
+    axes = list(axes[0])
+    ax = axes.pop(0)
+    for key in totals:
+        ax.plot(*_series(records, key), label={"train/g_total": "G-loss", "train/d_total": "D-loss"}.get(key, "loss"))
+    ax.set(title="training loss", xlabel="step")
+    ax.set_yscale("log" if all(v > 0 for k in totals for v in _series(records, k)[1]) else "linear")
+    ax.legend()
+    if terms:
+        ax = axes.pop(0)
+        for key in terms:
+            ax.plot(*_series(records, key), label=key.removeprefix("train/"))
+        ax.set(title="loss terms (unweighted)", xlabel="step")
+        ax.set_yscale("log" if all(v > 0 for k in terms for v in _series(records, k)[1]) else "linear")
+        ax.legend(fontsize=7)
+    for key in validation:
+        ax = axes.pop(0)
+        ax.plot(*_series(records, key), marker="o", markersize=3)
+        ax.set(title=f"validation {'PSNR (dB)' if key.endswith('psnr') else 'SSIM'}", xlabel="step")
+    figure.suptitle(str(Path(run)), fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    atomic_write_bytes(output, buffer.getvalue())
+    return Path(output)

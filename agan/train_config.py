@@ -1,0 +1,115 @@
+"""The configuration of a training run: every setting needed to rerun it, saved as ``config.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+#: Per-model defaults that differ from the dataclass defaults.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Adam with beta1 = 0.5 for both networks, the usual GAN setting (pix2pix).
+    "attentive-gan": {"lr": 2e-4, "betas": (0.5, 0.999)},
+    # DnCNN: Adam at 1e-3, decayed (Zhang et al. 2017); MSE on the residual.
+    "dncnn": {"lr": 1e-3},
+    "unet": {"lr": 2e-4, "loss": "l1"},
+}
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one run. Loss weights and schedule follow the papers unless changed.
+
+    Data specs are those of :mod:`data.datasets`; ``model_args`` are the
+    architecture's constructor arguments (``in_channels`` is taken from the data
+    when not given).
+    """
+
+    model: str
+    data: str
+    out: str
+    val: str | None = None
+    model_args: dict[str, Any] = field(default_factory=dict)
+    iters: int = 1000
+    batch: int = 4
+    patch: int = 128
+    grey: bool | None = None
+    lr: float = 2e-4
+    lr_d: float | None = None
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine | step | constant
+    step_size: int = 0  # for "step": iterations between decays (0: iters // 3)
+    gamma: float = 0.5
+    min_lr_ratio: float = 0.01  # cosine floor, as a fraction of lr
+    clip_grad: float | None = None
+    ema: float | None = None  # decay of an exponential moving average of the generator weights
+    amp: str = "none"  # none | bf16 | fp16 (CUDA only)
+    loss: str = "mse"  # supervised models: mse | l1
+    perceptual: str = "vgg"  # attentive-gan: vgg | none
+    adversarial_weight: float = 0.01
+    attention_weight: float = 1.0
+    multiscale_weight: float = 1.0
+    perceptual_weight: float = 1.0
+    map_weight: float = 0.05
+    theta: float = 0.8
+    d_ratio: int = 1
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    log_every: int = 10
+    val_every: int = 200
+    val_limit: int = 4
+    save_every: int = 200
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(unknown)}")
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(float(b) for b in data["betas"])
+        return cls(**data)
+
+    def check(self) -> None:
+        """Raise ValueError with one line for a setting out of range."""
+        rules = [
+            (self.iters >= 1, "iters must be at least 1"),
+            (self.batch >= 1, "batch must be at least 1"),
+            (self.patch >= 16, "patch must be at least 16 pixels"),
+            (self.lr > 0, "lr must be positive"),
+            (self.schedule in ("cosine", "step", "constant"), "schedule must be cosine, step or constant"),
+            (self.amp in ("none", "bf16", "fp16"), "amp must be none, bf16 or fp16"),
+            (self.loss in ("mse", "l1"), "loss must be mse or l1"),
+            (self.perceptual in ("vgg", "none"), "perceptual must be vgg or none"),
+            (self.d_ratio >= 1, "d_ratio must be at least 1"),
+            (self.ema is None or 0 < self.ema < 1, "ema must be a decay in (0, 1)"),
+            (self.log_every >= 1 and self.val_every >= 1 and self.save_every >= 1, "log/val/save intervals must be >= 1"),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise ValueError(message)
+
+
+def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
+    """Defaults, then the model's paper defaults, then ``config_file`` (JSON), then ``overrides``."""
+    values: dict[str, Any] = {"model": model, **MODEL_DEFAULTS.get(model, {})}
+    if config_file is not None:
+        path = Path(config_file)
+        try:
+            values.update(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: cannot read the configuration ({err})") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["model"] = model
+    config = TrainConfig.from_json(values)
+    config.check()
+    return config

@@ -1,0 +1,143 @@
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from agan.checkpoints import load_checkpoint
+from agan.cli import main
+from agan.engine import Trainer, TrainingError
+from agan.train_config import resolve_config
+from data.io import write_image
+
+from conftest import scene
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SMALL = {
+    "dncnn": {"depth": 5, "width": 16},
+    "unet": {"width": 8, "depth": 2},
+    "attentive-gan": {"att_width": 8, "ae_width": 8, "res_blocks": 1, "steps": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(4):
+        write_image(folder / f"p{i}.png", scene(48, 56, seed=i))
+    return folder
+
+
+def _config(model, photos, out, **overrides):
+    settings = {"data": f"synthetic:gaussian(sigma=25):{photos}", "out": str(out), "model_args": SMALL[model],
+                "iters": 30, "batch": 2, "patch": 32, "lr": 2e-3, "log_every": 5, "save_every": 10,
+                "perceptual": "none", "schedule": "constant", **overrides}
+    return resolve_config(model, settings)
+
+
+def _losses(run, key):
+    return [r[key] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if key in r]
+
+
+@pytest.mark.parametrize("model", ["dncnn", "unet", "attentive-gan"])
+def test_thirty_steps_lower_the_training_loss(tmp_path, photos, model):
+    data = f"synthetic:scribble+gaussian(sigma=10):{photos}" if model == "attentive-gan" else None
+    config = _config(model, photos, tmp_path / model, **({"data": data} if data else {}))
+    Trainer(config, log=lambda *_: None).fit()
+    key = "train/g_total" if model == "attentive-gan" else "train/total"
+    values = _losses(tmp_path / model, key)
+    assert len(values) == 6 and all(math.isfinite(v) for v in values)
+    assert values[-1] < values[0]
+    if model == "attentive-gan":
+        assert _losses(tmp_path / model, "train/d_total") and _losses(tmp_path / model, "train/attention")
+    payload = torch.load(tmp_path / model / "checkpoints" / "last.pt", weights_only=True)
+    assert payload["training"]["step"] == 30 and payload["model"] == model
+
+
+@pytest.mark.parametrize("model", ["dncnn", "attentive-gan"])
+def test_resume_is_bit_identical(tmp_path, photos, model):
+    whole = _config(model, photos, tmp_path / "whole", iters=12, save_every=4, schedule="cosine")
+    Trainer(whole, log=lambda *_: None).fit()
+    parts = _config(model, photos, tmp_path / "parts", iters=12, save_every=4, schedule="cosine")
+    Trainer(parts, log=lambda *_: None).fit(stop_after=6)  # interrupted between two save points
+    assert load_checkpoint(tmp_path / "parts" / "checkpoints" / "last.pt")["training"]["step"] == 6
+    Trainer(_config(model, photos, tmp_path / "parts", iters=12, save_every=4, schedule="cosine"),
+            log=lambda *_: None).fit()
+    a = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
+    b = load_checkpoint(tmp_path / "parts" / "checkpoints" / "last.pt")
+    for key, value in a["weights"].items():
+        assert torch.equal(value, b["weights"][key]), key
+    if model == "attentive-gan":
+        for key, value in a["training"]["discriminator"].items():
+            assert torch.equal(value, b["training"]["discriminator"][key]), key
+
+
+def test_non_finite_loss_names_step_and_term(tmp_path, photos, monkeypatch):
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "nan", iters=8, save_every=2), log=lambda *_: None)
+    real_step = trainer.supervised_step
+    calls = []
+
+    def flaky(degraded, clean):
+        calls.append(1)
+        return {"total": float("nan")} if len(calls) == 5 else real_step(degraded, clean)
+
+    monkeypatch.setattr(trainer, "supervised_step", flaky)
+    with pytest.raises(TrainingError, match=r"step 5: loss term total is nan; the last good checkpoint is .*last.pt"):
+        trainer.fit()
+    assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "last.pt")["training"]["step"] == 4
+
+
+def test_guards_before_training(tmp_path, photos):
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "dncnn", "--data", f"synthetic:gaussian:{photos}", "--out", str(tmp_path / "r"),
+                                  "--patch", "64"])
+    assert result.exit_code == 1 and "image smaller than the 64-pixel patch" in result.output
+    result = runner.invoke(main, ["train", "resnet", "--data", str(photos), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "unknown model 'resnet'" in result.output
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(main, ["train", "unet", "--data", f"synthetic:gaussian:{tmp_path / 'empty'}", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "no images" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_dry_run_and_plot(tmp_path, photos):
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "attentive-gan", "--data", f"synthetic:raindrop:{photos}", "--out",
+                                  str(tmp_path / "gan"), "--perceptual", "none", "--patch", "32", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "6,244,362 parameters" in result.output and not (tmp_path / "gan").exists()
+    config = _config("unet", photos, tmp_path / "u", iters=10, val=f"synthetic:gaussian(sigma=25):{photos}",
+                     val_every=5, val_limit=2)
+    Trainer(config, log=lambda *_: None).fit()
+    assert _losses(tmp_path / "u", "val/psnr") and (tmp_path / "u" / "samples" / "step_000010.png").exists()
+    result = runner.invoke(main, ["plot", str(tmp_path / "u"), "-o", str(tmp_path / "curves.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_process_gloo_ddp_writes_one_checkpoint(tmp_path, photos):
+    run = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "agan.cli",
+               "train", "dncnn", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--out", str(run),
+               "--iters", "4", "--batch", "2", "--patch", "32", "--save-every", "4", "--device", "cpu",
+               "--config", str(_write(tmp_path / "small.json", {"model_args": SMALL["dncnn"]}))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**_env(), "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["training"]["step"] == 4
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1  # rank 0 alone logs
+
+
+def _write(path, data):
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _env():
+    import os
+
+    return dict(os.environ)
