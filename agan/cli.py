@@ -205,9 +205,10 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
 @click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto).")
 @click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it.")
+@click.option("--max-minutes", type=float, default=None, help="End this session after N minutes (writing last.pt); rerun to resume.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and the model size; train nothing.")
 def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, config_file: Path | None, dry_run: bool,
-          **options) -> None:
+          max_minutes: float | None, **options) -> None:
     """Train MODEL (attentive-gan, dncnn, unet) with the one training engine.
 
     A run folder gets config.json, checkpoints/last.pt and best.pt,
@@ -246,7 +247,7 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
             click.echo(trainer.describe())
         if dry_run:
             return
-        last = trainer.fit(progress=sys.stderr.isatty())
+        last = trainer.fit(progress=sys.stderr.isatty(), max_minutes=max_minutes)
     except (TrainingError, PerceptualWeightsMissing) as err:
         raise click.ClickException(str(err)) from None
     if trainer.main:
