@@ -196,6 +196,8 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
 @click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None, help="Learning-rate schedule (default cosine).")
 @click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs.")
 @click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache.")
+@click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1).")
+@click.option("--clip-grad", type=float, default=None, help="Clip the gradient norm to this value.")
 @click.option("--ema", type=float, default=None, help="Keep an EMA of the weights with this decay (e.g. 0.999).")
 @click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision on CUDA.")
 @click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files').")

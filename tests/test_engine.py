@@ -104,6 +104,15 @@ def test_guards_before_training(tmp_path, photos):
     assert not (tmp_path / "r").exists()
 
 
+def test_perceptual_loss_without_cached_weights_is_a_clear_error(tmp_path, photos, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty-hub"))
+    result = CliRunner().invoke(main, ["train", "attentive-gan", "--data", f"synthetic:raindrop:{photos}",
+                                       "--out", str(tmp_path / "gan"), "--patch", "32"])
+    assert result.exit_code == 1
+    assert "VGG16 ImageNet weights are not in the torch hub cache" in result.output and "--perceptual none" in result.output
+    assert not (tmp_path / "gan").exists()
+
+
 def test_dry_run_and_plot(tmp_path, photos):
     runner = CliRunner()
     result = runner.invoke(main, ["train", "attentive-gan", "--data", f"synthetic:raindrop:{photos}", "--out",
