@@ -7,8 +7,10 @@ or spec and exit with status 1.
 
 from __future__ import annotations
 
+import glob
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -17,9 +19,9 @@ from tqdm import tqdm
 
 from data.datasets import ImageDataset, describe, open_source
 from data.degradations import DEGRADATIONS, degrade, parse_degradation
-from data.io import ImageReadError, ImageWriteError, write_image
+from data.io import ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, write_image
 from data.pairing import PairingError
-from data.spec import SpecError
+from data.spec import SpecError, parse_calls
 
 from .evaluation import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
 from .checkpoints import CheckpointError
@@ -182,6 +184,130 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     click.echo(f"{data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summary))
     click.echo(f"wrote {out / 'results.md'}, results.csv, per_image.csv and {len(kept)} grid(s)")
+
+
+def _expand_input(argument: str) -> list[Path]:
+    """The images an INPUT names: a file, a folder's images (non-recursive) or a glob's image files."""
+    path = Path(argument)
+    if path.is_dir():
+        found = list_images(path)
+        if not found:
+            raise click.ClickException(f"{path}: no images in this folder")
+        return found
+    if path.is_file():
+        return [path]
+    if glob.has_magic(argument):
+        found = sorted(Path(p) for p in glob.glob(argument) if Path(p).is_file() and is_image_file(p))
+        if not found:
+            raise click.ClickException(f"{argument}: matches no image files")
+        return found
+    raise click.ClickException(f"{path}: no such file or folder")
+
+
+def _collect_inputs(arguments: tuple[str, ...]) -> list[Path]:
+    """Every image the INPUT arguments name, in order, each file once."""
+    seen: dict[Path, Path] = {}
+    for argument in arguments:
+        for path in _expand_input(argument):
+            seen.setdefault(path.resolve(), path)
+    return list(seen.values())
+
+
+def _output_path(source: Path, out: Path) -> Path:
+    """``out/<name>``: the same name and format; BMP (which is not written) becomes PNG."""
+    return out / (source.with_suffix(".png").name if source.suffix.lower() == ".bmp" else source.name)
+
+
+def _attention_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}_attention.png")
+
+
+def _plan_outputs(sources: list[Path], out: Path, attention: bool) -> list[Path]:
+    """The output path of each source, refusing any that is an input or is written twice."""
+    if out.exists() and not out.is_dir():
+        raise click.ClickException(f"{out}: exists and is not a folder")
+    inputs = {p.resolve(): p for p in sources}
+    outputs = [_output_path(p, out) for p in sources]
+    written: dict[Path, Path] = {}
+    for source, output in zip(sources, outputs):
+        for target in (output, _attention_path(output)) if attention else (output,):
+            key = target.resolve()
+            if key in inputs:
+                raise click.ClickException(f"{target}: refusing to overwrite an input file (choose another -o)")
+            if key in written:
+                raise click.ClickException(f"{target}: both {written[key]} and {source} would be written there")
+            written[key] = source
+    return outputs
+
+
+def _restore_method(model: str, post_filter: str | None, device: str, tile: int | None, overlap: int,
+                    ensemble: bool):
+    """The method of ``--model`` with ``--post-filter`` appended (which must name registered filters)."""
+    spec = model
+    if post_filter:
+        for name, _ in parse_calls(post_filter):
+            if name not in REGISTRY:
+                raise click.ClickException(f"--post-filter {post_filter}: {name!r} is not a registered filter (see agan models)")
+        spec = f"{model}+{post_filter}"
+    return build_method(spec, _device_name(device), tile=tile, overlap=overlap, ensemble=ensemble)
+
+
+def _restore_file(method, source: Path, output: Path, save_attention: bool) -> None:
+    """Read ``source``, restore it and write ``output`` (16-bit PNG/TIFF for 16-bit inputs), and its attention map."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image, bits = read_image_with_depth(source)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    restored, attention = method.restore_with_attention(image)
+    deep = bits > 8 and output.suffix.lower() in (".png", ".tif", ".tiff")
+    write_image(output, restored, bits=16 if deep else 8)
+    if save_attention and attention is not None:
+        write_image(_attention_path(output), np.clip(attention, 0.0, 1.0)[..., None])
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), metavar="OUTDIR", help="Output folder; each image keeps its name.")
+@click.option("--model", "model", required=True, help="A trained checkpoint (.pt) or a method spec such as 'bm3d(sigma=25)'.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, help="Run networks in tiles of N pixels (default: whole image up to 2 MP, else 512).")
+@click.option("--overlap", type=click.IntRange(min=0), default=64, show_default=True, help="Pixels shared by neighbouring tiles.")
+@click.option("--post-filter", default=None, help="A registered filter applied after the model, e.g. 'gaussian(sigma=0.8)'.")
+@click.option("--save-attention", is_flag=True, help="Also write <stem>_attention.png (the Attentive GAN's last attention map).")
+@click.option("--ensemble", is_flag=True, help="Average the network over 8 flips/rotations (x8 self-ensemble; 8x slower).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
+def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, overlap: int, post_filter: str | None,
+            save_attention: bool, ensemble: bool, device: str) -> None:
+    """Restore photos with a trained network or a filter; write them to OUTDIR.
+
+    INPUT is an image file, a folder (its images, not sub-folders) or a glob.
+    Each output keeps the input's name and format (PNG, JPEG, TIFF; BMP is
+    written as PNG), its channels (grey stays grey, alpha is dropped) and its
+    bit depth (16-bit PNG/TIFF in, 16-bit out). A file that cannot be read is
+    reported and skipped; the command then exits with status 1.
+
+    \b
+    Example:
+      agan restore photos/ -o restored/ --model runs/gan/checkpoints/best.pt --save-attention
+      agan restore 'scans/*.tif' -o clean/ --model 'bm3d(sigma=10)'
+    """
+    sources = _collect_inputs(inputs)
+    method = _restore_method(model, post_filter, device, tile, overlap, ensemble)
+    if save_attention and not method.gives_attention:
+        click.echo(f"note: --save-attention ignored: {method.label} gives no attention map (only attentive-gan does)", err=True)
+        save_attention = False
+    outputs = _plan_outputs(sources, out, save_attention)
+    failed = 0
+    for source, output in tqdm(list(zip(sources, outputs)), desc="restore", unit="image", disable=not sys.stderr.isatty()):
+        try:
+            _restore_file(method, source, output, save_attention)
+        except (ImageReadError, ImageWriteError, OSError) as err:
+            failed += 1
+            message = str(err).splitlines()[0] if isinstance(err, ValueError) else f"{source}: {err}"
+            tqdm.write(f"Error: {message}", file=sys.stderr)
+    click.echo(f"restored {len(sources) - failed} of {len(sources)} image(s) with {method.label} into {out}/")
+    if failed:
+        raise click.ClickException(f"{failed} image(s) could not be restored")
 
 
 @main.command()

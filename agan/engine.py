@@ -121,7 +121,7 @@ class Trainer:
             self._init_distributed()
         self.main = self.rank == 0
         self.run = Path(config.out)
-        self.adversarial = get_architecture(config.model).discriminator is not None
+        architecture = get_architecture(config.model)
 
         source = open_source(config.data, grey=config.grey)
         self.train_set = PatchDataset(source, config.patch, seed=config.seed)
@@ -133,9 +133,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
-        architecture = get_architecture(config.model)
         self.model = architecture.build(**model_args).to(self.device)
-        self.disc = architecture.discriminator(in_channels=channels).to(self.device) if self.adversarial else None
+        self.disc = (architecture.discriminator(in_channels=channels).to(self.device)
+                     if architecture.discriminator is not None else None)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
                                           weight_decay=config.weight_decay)
         self.scheduler = _scheduler(self.optimizer, config)

@@ -6,7 +6,9 @@ entries after ``+``, each applied to the previous one's output, e.g.
 followed by a Gaussian post-filter).
 
 Entries are registered here with explicit imports (no folder scan), so one
-broken optional module never hides the others.
+broken optional module never hides the others. Checkpoint steps become
+:class:`~agan.architectures.ModelRestorer` objects; ``build_method``'s
+keyword options (tile, overlap, ensemble) go to them.
 """
 
 from __future__ import annotations
@@ -110,19 +112,38 @@ class Method:
             image = step(image)
         return image
 
+    @property
+    def gives_attention(self) -> bool:
+        """True when a step is a network with attention maps (the Attentive GAN)."""
+        return any(getattr(step, "gives_attention", False) for step in self.steps)
+
+    def restore_with_attention(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Restore like ``method(image)`` and also return the last attention map a step gave.
+
+        Returns:
+            ``(restored HWC float32 [0, 1], attention (H, W) float32 raw, or None)``.
+        """
+        attention = None
+        for step in self.steps:
+            if getattr(step, "gives_attention", False):
+                image, attention = step.restore_with_attention(image)
+            else:
+                image = step(image)
+        return image, attention
+
 
 def _is_checkpoint(name: str) -> bool:
     return name.endswith(".pt") or Path(name).is_file()
 
 
-def _build_step(name: str, params: dict[str, Any], device: str) -> Restorer:
+def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> Restorer:
     if _is_checkpoint(name):
         from .architectures import ModelRestorer, model_from_checkpoint
 
         if params:
             raise SpecError(f"a checkpoint takes no parameters: {format_call(name, params)}")
         model, _ = model_from_checkpoint(name, device)
-        return ModelRestorer(model, device)
+        return ModelRestorer(model, device, **model_options)
     if name not in REGISTRY:
         from .architectures import ARCHITECTURES
 
@@ -131,14 +152,24 @@ def _build_step(name: str, params: dict[str, Any], device: str) -> Restorer:
     return REGISTRY[name].build(**params)
 
 
-def build_method(spec: str, device: str = "cpu") -> Method:
+def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, overlap: int = 64,
+                 ensemble: bool = False) -> Method:
     """Resolve a method spec such as ``"bm3d(sigma=25)"``, ``"median+gaussian(sigma=0.8)"`` or
     ``"runs/gan/checkpoints/best.pt+gaussian(sigma=0.8)"``; models run on ``device``.
+
+    Args:
+        spec: the method spec.
+        device: where checkpoint networks run.
+        tile, overlap, ensemble: tiling and x8 self-ensemble of the checkpoint
+            steps (see :class:`~agan.architectures.ModelRestorer`); the
+            filters ignore them.
 
     Raises:
         SpecError: an unknown name or a parameter the method does not take.
         CheckpointError: a checkpoint that cannot be loaded (named).
+        ValueError: an overlap not below the tile.
     """
     calls = parse_calls(spec)
-    steps = tuple(_build_step(name, params, device) for name, params in calls)
+    model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble}
+    steps = tuple(_build_step(name, params, device, model_options) for name, params in calls)
     return Method("+".join(format_call(name, params) for name, params in calls), steps)

@@ -3,7 +3,8 @@
 Inside the toolkit an image is an HWC float32 numpy array in [0, 1], RGB
 (3 channels) or grey (1 channel, shape ``(H, W, 1)``). :func:`read_image`
 turns PNG, JPEG, BMP and TIFF files of 8 or 16 bits, grey, RGB or RGBA into
-that; :func:`write_image` writes it back as PNG, JPEG or TIFF (8 or 16 bit)
+that (:func:`read_image_with_depth` also tells the file's bit depth);
+:func:`write_image` writes it back as PNG, JPEG or TIFF (8 or 16 bit)
 through a temporary file and a rename, so a crash never leaves a half-written
 image under the final name.
 """
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -60,7 +64,31 @@ def read_image(path: str | Path, *, grey: bool | None = None) -> np.ndarray:
         ImageReadError: the file is missing, empty, truncated, or not a
             readable image; the one-line message names the file.
     """
-    path = Path(path)
+    image, _, alpha = _read(path, grey)
+    if alpha:
+        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+    return image
+
+
+def read_image_with_depth(path: str | Path, *, grey: bool | None = None) -> tuple[np.ndarray, int]:
+    """Read an image like :func:`read_image` and report the file's bit depth per channel.
+
+    Returns:
+        ``(image, bits)``: the HWC float32 [0, 1] RGB or grey image, and 8 for
+        8-bit files, 16 for 16-bit PNG/TIFF, 32 for floating-point TIFF. An
+        alpha channel is dropped with a warning.
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
+    image, bits, alpha = _read(path, grey)
+    if alpha:
+        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+    return image, bits
+
+
+def _decode(path: Path) -> np.ndarray:
+    """The file's pixels as OpenCV decodes them (BGR/BGRA order, integer or float), after the checks."""
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
     if path.is_dir():
@@ -74,24 +102,30 @@ def read_image(path: str | Path, *, grey: bool | None = None) -> np.ndarray:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.size == 0:
         raise ImageReadError(f"{path}: not a readable image (PNG, JPEG, BMP or TIFF)")
+    return pixels
+
+
+def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
+    """``(HWC float32 [0, 1] RGB or grey image, bits per channel, whether an alpha channel was dropped)``."""
+    path = Path(path)
+    pixels = _decode(path)
     if pixels.dtype == np.uint8:
-        scale = 255.0
+        scale, bits = 255.0, 8
     elif pixels.dtype == np.uint16:
-        scale = 65535.0
+        scale, bits = 65535.0, 16
     elif pixels.dtype in (np.float32, np.float64):
-        scale = 1.0
+        scale, bits = 1.0, 32
     else:
         raise ImageReadError(f"{path}: unsupported pixel type {pixels.dtype}")
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     channels = pixels.shape[2]
+    alpha = channels in (2, 4)
     if channels == 4:
-        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGB)
     elif channels == 3:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     elif channels == 2:  # grey + alpha
-        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
         pixels = pixels[..., :1]
     elif channels != 1:
         raise ImageReadError(f"{path}: unsupported channel count {channels}")
@@ -102,7 +136,7 @@ def read_image(path: str | Path, *, grey: bool | None = None) -> np.ndarray:
         image = to_grey(image)
     elif grey is False and image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
-    return image
+    return image, bits, alpha
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -149,6 +183,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,3 +1,4 @@
+import os
 
 import cv2
 import numpy as np
@@ -88,3 +89,6 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
     with pytest.raises(ImageWriteError, match="16 bits"):
         write_image(tmp_path / "deep.jpg", scene(8, 8), bits=16)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask

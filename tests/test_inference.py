@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from agan.architectures import ModelRestorer
+from agan.inference import run_network, self_ensemble, tile_side, tiled
+from agan.models import AttentiveGenerator
+from baselines.dncnn import DnCNN
+
+from conftest import scene
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _dncnn(channels: int = 1) -> DnCNN:
+    """A random-weight DnCNN of depth 5 (receptive radius 5) and width 8, in eval mode."""
+    torch.manual_seed(0)
+    return DnCNN(in_channels=channels, depth=5, width=8).eval()
+
+
+def _small_gan(channels: int = 3) -> AttentiveGenerator:
+    torch.manual_seed(0)
+    return AttentiveGenerator(in_channels=channels, steps=2, att_width=4, res_blocks=1, ae_width=4).eval()
+
+
+class Pointwise(nn.Module):
+    """A 1x1-convolution network: commutes with flips and rotations, so its x8 ensemble is itself."""
+
+    def __init__(self, channels: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.config = {"in_channels": channels}
+        self.conv = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv(x))
+
+
+def test_tiled_equals_whole_image_when_the_margin_covers_the_receptive_field():
+    model = _dncnn(1)
+    x = torch.rand(1, 1, 100, 130)
+    with torch.inference_mode():
+        whole = model(x)
+    image, attention = tiled(run_network(model), x, tile=48, overlap=30, batch=3)
+    assert attention is None and image.shape == whole.shape
+    assert (image - whole).abs().max().item() < 1e-5
+
+
+def test_restorer_tiles_like_the_whole_image():
+    model = _dncnn(3)
+    image = np.random.default_rng(0).random((100, 130, 3), dtype=np.float32)
+    whole = ModelRestorer(model)(image)
+    tiles = ModelRestorer(model, tile=48, overlap=30)(image)
+    assert np.abs(tiles - whole).max() < 1e-5
+    # too many pixels for one pass: tiles of the default size, same result
+    assert np.abs(ModelRestorer(model, overlap=30, max_pixels=1000)(image) - whole).max() < 1e-5
+
+
+def test_channels_last_restorer_matches_the_plain_network():
+    model = _dncnn(3)
+    image = scene(40, 52, 3)
+    with torch.inference_mode():
+        plain = model(torch.from_numpy(image.transpose(2, 0, 1).copy())[None]).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    restorer = ModelRestorer(model)
+    assert np.abs(restorer(image) - plain).max() < 1e-5
+
+
+def test_gan_in_tiles_gives_image_and_attention():
+    restorer = ModelRestorer(_small_gan(3), tile=32, overlap=12)
+    assert restorer.gives_attention
+    out, attention = restorer.restore_with_attention(scene(50, 70, 3))
+    assert out.shape == (50, 70, 3) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert attention.shape == (50, 70) and attention.dtype == np.float32 and np.isfinite(attention).all()
+    # a grey photo through the colour GAN stays grey and keeps its map
+    out, attention = restorer.restore_with_attention(scene(50, 70, 1))
+    assert out.shape == (50, 70, 1) and attention.shape == (50, 70)
+
+
+def test_ensemble_of_an_orientation_free_model_is_the_plain_output():
+    model = Pointwise(3).eval()
+    image = np.random.default_rng(1).random((31, 37, 3), dtype=np.float32)
+    plain = ModelRestorer(model)(image)
+    assert np.abs(ModelRestorer(model, ensemble=True)(image) - plain).max() < 1e-6
+    assert np.abs(ModelRestorer(model, ensemble=True, tile=16, overlap=6)(image) - plain).max() < 1e-6
+
+
+def test_self_ensemble_maps_every_output_back():
+    x = torch.rand(1, 2, 5, 7)
+    image, attention = self_ensemble(lambda t: (t * 2, t[:, :1]), x)
+    assert torch.allclose(image, x * 2) and torch.allclose(attention, x[:, :1])
+
+
+def test_ensemble_gan_averages_image_and_attention():
+    restorer = ModelRestorer(_small_gan(3), ensemble=True)
+    out, attention = restorer.restore_with_attention(scene(21, 26, 3))
+    assert out.shape == (21, 26, 3) and attention.shape == (21, 26)
+    assert np.isfinite(out).all() and np.isfinite(attention).all()
+
+
+@pytest.mark.parametrize("height,width", [(31, 37), (65, 97)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_odd_sizes_grey_and_colour(height, width, channels):
+    model = _dncnn(channels)
+    image = scene(height, width, channels)
+    whole = ModelRestorer(model)(image)
+    tiles = ModelRestorer(model, tile=48, overlap=30)(image)
+    assert whole.shape == tiles.shape == (height, width, channels)
+    assert np.abs(tiles - whole).max() < 1e-5
+    gan = ModelRestorer(_small_gan(channels), tile=48, overlap=30)
+    out, attention = gan.restore_with_attention(image)
+    assert out.shape == (height, width, channels) and attention.shape == (height, width)
+    assert np.isfinite(out).all() and np.isfinite(attention).all()
+
+
+def test_tile_choice_and_bad_settings():
+    assert tile_side(100, 100, None, 20_000) is None
+    assert tile_side(100, 100, None, 5_000) == 512
+    assert tile_side(100, 100, 64, 20_000) == 64
+    with pytest.raises(ValueError, match="overlap"):
+        ModelRestorer(_dncnn(1), tile=32, overlap=32)
+    with pytest.raises(ValueError, match="overlap"):
+        tiled(run_network(_dncnn(1)), torch.rand(1, 1, 8, 8), tile=8, overlap=8)

@@ -1,0 +1,152 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from agan.checkpoints import save_checkpoint
+from agan.cli import main
+from agan.models import AttentiveGenerator
+from agan.registry import build_method
+from baselines.dncnn import DnCNN
+from data.io import read_image, read_image_with_depth, to_uint, write_image
+
+from conftest import scene
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _dncnn_checkpoint(path, channels=3):
+    torch.manual_seed(0)
+    model = DnCNN(in_channels=channels, depth=3, width=8)
+    return save_checkpoint(path, model="dncnn", model_args=model.config, weights=model.state_dict())
+
+
+def _gan_checkpoint(path, channels=3):
+    torch.manual_seed(0)
+    model = AttentiveGenerator(in_channels=channels, steps=2, att_width=4, res_blocks=1, ae_width=4)
+    return save_checkpoint(path, model="attentive-gan", model_args=model.config, weights=model.state_dict())
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A folder of odd-sized inputs: 8-bit RGB PNG, grey PNG, RGBA PNG, 16-bit PNG and TIFF, a JPEG."""
+    folder = tmp_path / "in"
+    write_image(folder / "odd.png", scene(31, 37, 3))
+    write_image(folder / "grey.png", scene(33, 45, 1, seed=1))
+    write_image(folder / "deep.png", scene(29, 41, 3, seed=2), bits=16)
+    write_image(folder / "deep.tif", scene(35, 27, 1, seed=3), bits=16)
+    write_image(folder / "photo.jpg", scene(30, 38, 3, seed=4))
+    rgba = np.concatenate([to_uint(scene(25, 39, 3, seed=5)), np.full((25, 39, 1), 128, np.uint8)], axis=2)
+    cv2.imwrite(str(folder / "rgba.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    return folder
+
+
+EXPECTED = {  # name: (height, width, channels, dtype)
+    "odd.png": (31, 37, 3, np.uint8), "grey.png": (33, 45, 1, np.uint8), "deep.png": (29, 41, 3, np.uint16),
+    "deep.tif": (35, 27, 1, np.uint16), "photo.jpg": (30, 38, 3, np.uint8), "rgba.png": (25, 39, 3, np.uint8),
+}
+MAGIC = {".png": b"\x89PNG", ".jpg": b"\xff\xd8", ".tif": (b"II*\x00", b"MM\x00*")}
+
+
+def _check_outputs(out):
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPECTED)
+    for name, (height, width, channels, dtype) in EXPECTED.items():
+        pixels = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+        assert pixels.dtype == dtype, name
+        assert pixels.shape[:2] == (height, width) and (pixels.shape[2] if pixels.ndim == 3 else 1) == channels, name
+        assert (out / name).read_bytes().startswith(MAGIC[(out / name).suffix]), name
+
+
+@pytest.mark.parametrize("model", ["median(ksize=3)", "checkpoint"])
+def test_restore_keeps_size_channels_depth_and_format(tmp_path, mixed, model):
+    spec = _dncnn_checkpoint(tmp_path / "d.pt") if model == "checkpoint" else model
+    out = tmp_path / "out"
+    result = run("restore", mixed, "-o", out, "--model", spec, "--tile", 24, "--overlap", 9)
+    assert result.exit_code == 0, result.output
+    assert "rgba.png: alpha channel dropped" in result.output
+    assert "restored 6 of 6" in result.output
+    _check_outputs(out)
+    # the 16-bit output holds the method's result to 16-bit precision
+    expected = build_method(str(spec))(read_image(mixed / "deep.png"))
+    assert np.abs(read_image(out / "deep.png") - expected).max() <= 0.5 / 65535 + 1e-6
+
+
+def test_files_and_globs_as_inputs(tmp_path, mixed):
+    out = tmp_path / "out"
+    result = run("restore", mixed / "odd.png", f"{mixed}/deep.*", mixed / "odd.png", "-o", out, "--model", "gaussian(sigma=1)")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["deep.png", "deep.tif", "odd.png"]
+    result = run("restore", tmp_path / "nothing", "-o", out, "--model", "median")
+    assert result.exit_code == 1 and "nothing: no such file or folder" in result.output
+
+
+def test_a_corrupt_file_is_named_and_the_others_are_restored(tmp_path):
+    folder = tmp_path / "in"
+    for name in ("a.png", "c.png"):
+        write_image(folder / name, scene(20, 24, 3))
+    good = write_image(tmp_path / "b.png", scene(20, 24, 3)).read_bytes()
+    (folder / "b.png").write_bytes(good[: len(good) // 2])
+    out = tmp_path / "out"
+    result = run("restore", folder, "-o", out, "--model", "median")
+    assert result.exit_code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+    bad_lines = [line for line in result.output.splitlines() if "b.png" in line]
+    assert len(bad_lines) == 1 and "truncated PNG file" in bad_lines[0]
+    assert "restored 2 of 3" in result.output
+
+
+def test_output_onto_an_input_is_refused(tmp_path):
+    folder = tmp_path / "in"
+    write_image(folder / "a.png", scene(20, 24, 3))
+    write_image(folder / "b.png", scene(20, 24, 3, seed=1))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = run("restore", folder, "-o", folder, "--model", "median")
+    assert result.exit_code == 1 and "refusing to overwrite an input file" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_two_inputs_with_one_name_are_refused(tmp_path):
+    write_image(tmp_path / "x" / "a.png", scene(20, 24, 3))
+    write_image(tmp_path / "y" / "a.png", scene(20, 24, 3))
+    result = run("restore", tmp_path / "x", tmp_path / "y", "-o", tmp_path / "out", "--model", "median")
+    assert result.exit_code == 1 and "would be written there" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_gan_with_post_filter_and_attention(tmp_path, mixed):
+    checkpoint = _gan_checkpoint(tmp_path / "gan.pt")
+    out = tmp_path / "out"
+    result = run("restore", mixed / "odd.png", mixed / "grey.png", "-o", out, "--model", checkpoint,
+                 "--post-filter", "gaussian(sigma=0.8)", "--save-attention", "--tile", 24, "--overlap", 9, "--ensemble")
+    assert result.exit_code == 0, result.output
+    assert "gan.pt+gaussian(sigma=0.8)" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["grey.png", "grey_attention.png", "odd.png", "odd_attention.png"]
+    attention = cv2.imread(str(out / "odd_attention.png"), cv2.IMREAD_UNCHANGED)
+    assert attention.shape == (31, 37) and attention.dtype == np.uint8
+    assert read_image(out / "grey.png").shape == (33, 45, 1)
+    assert cv2.imread(str(out / "grey_attention.png"), cv2.IMREAD_UNCHANGED).shape == (33, 45)
+
+
+def test_attention_ignored_without_the_gan_and_post_filter_must_be_a_filter(tmp_path, mixed):
+    out = tmp_path / "out"
+    result = run("restore", mixed / "odd.png", "-o", out, "--model", "median", "--save-attention")
+    assert result.exit_code == 0 and "--save-attention ignored" in result.output
+    assert [p.name for p in out.iterdir()] == ["odd.png"]
+    checkpoint = _dncnn_checkpoint(tmp_path / "d.pt")
+    result = run("restore", mixed / "odd.png", "-o", out, "--model", "median", "--post-filter", checkpoint)
+    assert result.exit_code == 1 and "is not a registered filter" in result.output
+
+
+def test_read_image_with_depth(tmp_path, mixed):
+    assert read_image_with_depth(mixed / "odd.png")[1] == 8
+    image, bits = read_image_with_depth(mixed / "deep.tif")
+    assert bits == 16 and image.shape == (35, 27, 1)
+    assert np.array_equal(image, read_image(mixed / "deep.tif"))
+    cv2.imwrite(str(tmp_path / "float.tif"), np.full((4, 5), 0.5, np.float32))
+    assert read_image_with_depth(tmp_path / "float.tif")[1] == 32
