@@ -13,7 +13,7 @@ import csv
 import io
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -51,6 +51,7 @@ class Kept:
     clean: np.ndarray
     outputs: dict[str, np.ndarray]
     psnr: dict[str, float]
+    attention: dict[str, np.ndarray] = field(default_factory=dict)  # HW maps of the methods that give one
 
 
 def run_methods(
@@ -85,11 +86,17 @@ def run_methods(
         degraded, clean, name = sample["degraded"], sample["clean"], sample["name"]
         megapixels = clean.shape[0] * clean.shape[1] / 1e6
         outputs: dict[str, np.ndarray] = {}
+        maps: dict[str, np.ndarray] = {}
         psnrs: dict[str, float] = {}
         for method in methods:
             start = time.perf_counter()
             try:
-                output = method(degraded)
+                if method.gives_attention:
+                    output, attention = method.restore_with_attention(degraded)
+                    if index < keep and attention is not None:
+                        maps[method.label] = attention
+                else:
+                    output = method(degraded)
             except Exception as err:
                 raise RuntimeError(f"{method.label} failed on image {name}: {err}") from err
             seconds = time.perf_counter() - start
@@ -103,7 +110,7 @@ def run_methods(
             if index < keep:
                 outputs[method.label] = output
         if index < keep:
-            kept.append(Kept(name, degraded, clean, outputs, psnrs))
+            kept.append(Kept(name, degraded, clean, outputs, psnrs, maps))
     return rows, kept
 
 
@@ -209,12 +216,19 @@ def write_comparison(
         path = out / "grids" / f"{item.name}.png"
         write_image(path, comparison_grid(item, labels))
         grid_paths.append(path)
+    attention_rows = [[(item.degraded, f"{item.name} input")]
+                      + [(np.clip(m, 0, 1), f"{label} attention") for label, m in item.attention.items()]
+                      for item in kept if item.attention]
+    if attention_rows:
+        write_image(out / "attention.png", grid(attention_rows))
     write_csv(out / "results.csv", summary)
     write_csv(out / "per_image.csv", rows)
     lines = [f"# {title}", "", f"Data: `{data_spec}` ({summary[0]['images'] if summary else 0} images).",
              f"PSNR/SSIM: {options.describe()}; SSIM with Gaussian window sigma 1.5 (Wang et al. 2004). "
              f"LPIPS: AlexNet, lower is better{'' if lpips_note is None else ' — ' + lpips_note}. "
              "s/MP: seconds of the method per megapixel on this machine.", "", markdown_table(summary), ""]
+    if attention_rows:
+        lines += ["The GAN's final attention maps (bright where it sees degradation):", "", "![attention](attention.png)", ""]
     lines += [f"![{p.stem}](grids/{p.name})" for p in grid_paths]
     atomic_write_bytes(out / "results.md", ("\n".join(lines) + "\n").encode())
     return summary

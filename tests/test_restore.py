@@ -150,3 +150,15 @@ def test_read_image_with_depth(tmp_path, mixed):
     assert np.array_equal(image, read_image(mixed / "deep.tif"))
     cv2.imwrite(str(tmp_path / "float.tif"), np.full((4, 5), 0.5, np.float32))
     assert read_image_with_depth(tmp_path / "float.tif")[1] == 32
+
+
+def test_compare_draws_the_gan_attention_maps(tmp_path):
+    gan = _gan_checkpoint(tmp_path / "gan.pt")
+    for i in range(2):
+        write_image(tmp_path / "photos" / f"p{i}.png", scene(40, 48, seed=i))
+    result = CliRunner().invoke(main, ["compare", "--data", f"synthetic:raindrop:{tmp_path / 'photos'}", "--method", str(gan),
+                                       "--method", "median", "--out", str(tmp_path / "cmp"), "--no-lpips", "--grids", "2"])
+    assert result.exit_code == 0, result.output
+    figure = read_image(tmp_path / "cmp" / "attention.png")
+    assert figure.shape[2] == 3 and figure.shape[0] > 2 * 40  # one row per kept image
+    assert "![attention](attention.png)" in (tmp_path / "cmp" / "results.md").read_text()
