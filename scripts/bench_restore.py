@@ -28,8 +28,9 @@ import numpy as np
 import skimage.data
 import torch
 
-from agan.architectures import ARCHITECTURES, ModelRestorer
+from agan.architectures import ARCHITECTURES, ModelRestorer, model_from_checkpoint
 from agan.inference import run_network, tiled
+from baselines.dncnn import DnCNN
 
 MODELS = ("attentive-gan", "dncnn", "unet")
 
@@ -92,10 +93,12 @@ def speed(args: argparse.Namespace) -> None:
 
 @torch.inference_mode()
 def tiling(args: argparse.Namespace) -> None:
-    print("1024x1024 astronaut, tiles of 512, random weights; |tiled - whole| in [0, 1] units")
+    print("1024x1024 astronaut, tiles of 512; |tiled - whole| in [0, 1] units")
+    print(f"weights: {'trained checkpoints' if args.checkpoints else 'random'}")
     print(f"{'model':<14} {'overlap':>7} {'max':>9} {'mean':>9} {'mean*255':>9}  note")
-    for name in args.models.split(","):
-        model = network(name)
+    models = ([(str(path), model_from_checkpoint(path)[0]) for path in args.checkpoints.split(",")] if args.checkpoints
+              else [(name, network(name)) for name in args.models.split(",")])
+    for name, model in models:
         image = photo(1024, 1024, model.config["in_channels"])
         x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
         forward = run_network(model)
@@ -104,7 +107,7 @@ def tiling(args: argparse.Namespace) -> None:
             out = tiled(forward, x, 512, overlap)[0].clamp(0, 1)
             diff = (out - whole).abs()
             note = ""
-            if name == "dncnn":
+            if isinstance(model, DnCNN):
                 border = 17  # DnCNN-17's receptive radius
                 note = f"max away from the border {float(diff[..., border:-border, border:-border].max()):.1e}"
             print(f"{name:<14} {overlap:>7} {float(diff.max()):>9.2e} {float(diff.mean()):>9.2e} "
@@ -119,6 +122,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="720x480,1920x1080,6000x4000")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--overlaps", default="16,32,64,96")
+    parser.add_argument("--checkpoints", default="", help="tiling: comma-separated trained checkpoints instead of random weights")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.mode == "one":
