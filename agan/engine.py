@@ -47,6 +47,7 @@ from .architectures import get_architecture
 from .checkpoints import load_checkpoint, save_checkpoint
 from .device import resolve_device
 from .grids import grid
+from .inference import run_network
 from .models import GeneratorOutput, count_parameters
 from .train_config import TrainConfig
 
@@ -283,11 +284,8 @@ class Trainer:
         for index in range(len(self.val_set)):
             item = self.val_set[index]
             x = torch.from_numpy(item["degraded"].transpose(2, 0, 1)).unsqueeze(0).to(self.device)
-            out = net(x)
-            attention = None
-            if isinstance(out, GeneratorOutput):
-                attention = out.attention[-1][0, 0].clamp(0, 1).cpu().numpy()
-                out = out.image
+            out, maps = run_network(net)(x)
+            attention = maps[0, 0].clamp(0, 1).cpu().numpy() if maps is not None else None
             image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
             scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"])))
             if index == 0:
@@ -324,13 +322,13 @@ class Trainer:
             stop = bool(flag.item())
         return stop
 
-    def _log_and_save(self, sums: dict[str, float], count: int, started: float) -> bool:
-        """Rank 0 after a step: log, validate, write samples and checkpoints when due.
+    def _log_and_save(self, sums: dict[str, float], count: int, started: float, log_due: bool) -> bool:
+        """Rank 0 after a step: log (when ``log_due``), validate, write samples and checkpoints when due.
 
         Returns whether ``last.pt`` was written."""
         c = self.config
         record: dict[str, Any] = {}
-        if self.step % c.log_every == 0 or self.step == c.iters:
+        if log_due:
             record = {"step": self.step, "lr": float(self.optimizer.param_groups[0]["lr"]),
                       "seconds_per_step": (time.perf_counter() - started) / max(count, 1),
                       **{f"train/{k}": v / max(count, 1) for k, v in sums.items()}}
@@ -408,8 +406,9 @@ class Trainer:
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
-            saved_last = self._log_and_save(sums, count, started) if self.main else False
-            if self.main and self.step % c.log_every == 0:
+            log_due = self.step % c.log_every == 0 or self.step == c.iters
+            saved_last = self._log_and_save(sums, count, started, log_due) if self.main else False
+            if log_due:
                 sums, count, started = {}, 0, time.perf_counter()
             if self._should_stop(stop_after, deadline):
                 if self.main and not saved_last:

@@ -203,7 +203,8 @@ class PatchDataset:
         self.source, self.patch, self.seed, self.augment = source, int(patch), int(seed), augment
         self.length = int(length) if length is not None else len(source)
         self.sizes = [source.size(i) for i in range(len(source))]
-        small = [source.files()[i] for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch]
+        files = source.files()
+        small = [files[i] for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch]
         if small:
             raise DatasetError(
                 f"{small[0]}: image smaller than the {self.patch}-pixel patch"
