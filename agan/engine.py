@@ -125,6 +125,11 @@ class Trainer:
         architecture = get_architecture(config.model)
 
         source = open_source(config.data, grey=config.grey)
+        if config.grey is None:
+            # One channel count for the whole run (sets such as Set14 mix grey and colour files):
+            # the model's, when given, else the first training image's.
+            channels = config.model_args.get("in_channels") or source.load_clean(0).shape[2]
+            config.grey = source.grey = channels == 1
         self.train_set = PatchDataset(source, config.patch, seed=config.seed)
         self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
                         if config.val else None)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from data.datasets import DatasetError, ImageDataset, PatchDataset, augment, open_dataset, open_source
+from data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, open_dataset,
+                           open_source, visible_mask)
 from data.io import write_image
 from data.pairing import PairingError, find_pairs
 from data.spec import SpecError
@@ -121,3 +122,24 @@ def test_real_pairs_crop_together_and_use_a_difference_mask(tmp_path):
     expected = (np.abs(sample["degraded"] - sample["clean"]).max(axis=2) > 30 / 255).astype(np.float32)
     assert np.array_equal(sample["mask"], expected)
     assert np.allclose(sample["degraded"], sample["clean"] * 0.5, atol=1 / 255)
+
+
+def test_visible_mask_drops_unchanged_pixels():
+    clean = np.full((4, 5, 3), 0.5, np.float32)
+    degraded = clean.copy()
+    degraded[0, 0, 1] += 2 * VISIBLE_THRESHOLD   # visibly changed, inside the footprint
+    degraded[0, 1] += 0.5 * VISIBLE_THRESHOLD    # inside the footprint, too faint to see
+    degraded[3, 4] += 0.3                        # changed, outside the footprint
+    footprint = np.zeros((4, 5), np.float32)
+    footprint[0, :3] = 1.0
+    out = visible_mask(footprint, degraded, clean)
+    assert out.dtype == np.float32 and out.shape == (4, 5)
+    assert out[0, 0] == 1.0 and out[0, 1] == 0.0 and out[0, 2] == 0.0 and out[3, 4] == 0.0
+
+
+def test_synthetic_masks_mark_only_visible_drops(tmp_path):
+    write_image(tmp_path / "a.png", scene(96, 96))
+    sample = ImageDataset(open_source(f"synthetic:raindrop:{tmp_path}"), seed=0)[0]
+    changed = np.abs(sample["degraded"] - sample["clean"]).max(axis=2)
+    assert sample["mask"].any()
+    assert changed[sample["mask"] > 0].min() > VISIBLE_THRESHOLD

@@ -150,3 +150,14 @@ def _env():
     import os
 
     return dict(os.environ)
+
+
+def test_a_set_mixing_grey_and_colour_trains_in_colour(tmp_path, photos):
+    mixed = tmp_path / "mixed"
+    for i in range(2):
+        write_image(mixed / f"c{i}.png", scene(48, 56, seed=i))
+    write_image(mixed / "g.png", scene(48, 56, channels=1, seed=5))
+    config = _config("unet", photos, tmp_path / "run", data=f"synthetic:gaussian(sigma=25):{mixed}", iters=4)
+    Trainer(config, log=lambda *_: None).fit()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["grey"] is False and saved["model_args"]["in_channels"] == 3

@@ -131,6 +131,24 @@ class GeneratorOutput(NamedTuple):
     image: Tensor
 
 
+def he_init(module: nn.Module, scale: float = 1.0) -> None:
+    """He (Kaiming-normal, fan-in, ReLU gain) weights times ``scale`` and zero biases.
+
+    Applied to every convolution and linear layer under ``module``. PyTorch's
+    default init shrinks the signal about sixfold per ReLU layer; through the
+    ten-plus plain layers of these networks the image is then drowned out by
+    the biases, and the attention maps and the discriminator start (and, on
+    small budgets, stay) constant. BasicSR initialises its restorers the same
+    way (``default_init_weights``).
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            m.weight.data.mul_(scale)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 def _conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
     """A 'same'-padded convolution (halving the size exactly when stride 2 on even sides)."""
     return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=dilation * (kernel // 2), dilation=dilation)
@@ -146,6 +164,8 @@ class _ResidualBlock(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.body = nn.Sequential(_conv_relu(width, width), _conv_relu(width, width))
+        he_init(self.body)
+        he_init(self.body[1], scale=0.1)  # start near identity (BasicSR's residual-block scale)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.body(x) + x)
@@ -194,6 +214,12 @@ class AttentiveRecurrentNetwork(nn.Module):
         self.conv_g = _conv(2 * width, width)
         self.conv_o = _conv(2 * width, width)
         self.conv_map = _conv(width, 1)
+        he_init(self.conv_in)
+        for gate in (self.conv_i, self.conv_f, self.conv_g, self.conv_o):
+            nn.init.xavier_uniform_(gate.weight)  # sigmoid/tanh gates
+            nn.init.zeros_(gate.bias)
+        nn.init.xavier_uniform_(self.conv_map.weight)
+        nn.init.zeros_(self.conv_map.bias)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """Run the recurrence.
@@ -261,6 +287,7 @@ class ContextualAutoencoder(nn.Module):
         self.out_quarter = _conv_relu(w4, out_channels)
         self.out_half = _conv_relu(w2, out_channels)
         self.out_image = _conv(wh, out_channels)
+        he_init(self)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Restore.
@@ -398,6 +425,7 @@ class AttentiveDiscriminator(nn.Module):
         self.conv7 = nn.Sequential(nn.Conv2d(128, 64, 5, stride=4, padding=1), nn.ReLU(inplace=True))
         self.conv8 = nn.Sequential(nn.Conv2d(64, 32, 5, stride=4, padding=1), nn.ReLU(inplace=True))
         self.head = nn.Linear(32, 1)
+        he_init(self)
 
     def forward(self, x: Tensor) -> DiscriminatorOutput:
         """Score images.
