@@ -130,10 +130,10 @@ class Trainer:
             # the model's, when given, else the first training image's.
             channels = config.model_args.get("in_channels") or source.load_clean(0).shape[2]
             config.grey = source.grey = channels == 1
+        channels = 1 if config.grey else 3
         self.train_set = PatchDataset(source, config.patch, seed=config.seed)
         self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
                         if config.val else None)
-        channels = self.train_set[0]["clean"].shape[2]
         model_args = {"in_channels": channels, **config.model_args}
         config.model_args = model_args
         torch.manual_seed(config.seed)

@@ -67,7 +67,7 @@ def visible_mask(mask: np.ndarray, degraded: np.ndarray, clean: np.ndarray,
         HW float32 [0, 1]: ``mask`` where any channel changed by more than
         ``threshold``, 0 elsewhere.
     """
-    return mask * (np.abs(degraded - clean).max(axis=2) > threshold)
+    return mask * mask_from_difference(degraded, clean, threshold)
 
 
 @dataclass

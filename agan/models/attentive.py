@@ -164,7 +164,7 @@ class _ResidualBlock(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.body = nn.Sequential(_conv_relu(width, width), _conv_relu(width, width))
-        he_init(self.body)
+        he_init(self.body[0])
         he_init(self.body[1], scale=0.1)  # start near identity (BasicSR's residual-block scale)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -215,11 +215,9 @@ class AttentiveRecurrentNetwork(nn.Module):
         self.conv_o = _conv(2 * width, width)
         self.conv_map = _conv(width, 1)
         he_init(self.conv_in)
-        for gate in (self.conv_i, self.conv_f, self.conv_g, self.conv_o):
-            nn.init.xavier_uniform_(gate.weight)  # sigmoid/tanh gates
-            nn.init.zeros_(gate.bias)
-        nn.init.xavier_uniform_(self.conv_map.weight)
-        nn.init.zeros_(self.conv_map.bias)
+        for conv in (self.conv_i, self.conv_f, self.conv_g, self.conv_o, self.conv_map):
+            nn.init.xavier_uniform_(conv.weight)  # sigmoid/tanh gates and the linear map
+            nn.init.zeros_(conv.bias)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """Run the recurrence.
