@@ -8,7 +8,7 @@ A checkpoint is a dict::
         "model_args": {"in_channels": 1},  # constructor arguments (JSON-able)
         "weights": {...},                  # the model's state_dict
         # training checkpoints only:
-        "training": {"step": ..., "optimizer": ..., "scheduler": ..., "rng": ..., "config": {...}},
+        "training": {"step": ..., "optimizer": ..., "rng": ..., "config": {...}},
         # anything else JSON-able, e.g. "card": {...} for a release
     }
 
@@ -59,7 +59,7 @@ def save_checkpoint(
         model: registry name of the architecture.
         model_args: JSON-able constructor arguments.
         weights: the model's ``state_dict()`` (moved to the CPU here).
-        training: optional training state: step, optimizer and scheduler
+        training: optional training state: step, optimizers
             state dicts, RNG states (tensors, ints, lists), the run config.
         **extra: more JSON-able entries (e.g. a model card).
 

@@ -25,6 +25,7 @@ from data.spec import SpecError, parse_calls
 
 from .evaluation import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
 from .checkpoints import CheckpointError
+from .pretrained import DEFAULT_MODEL
 from .registry import REGISTRY, build_method
 
 USER_ERRORS = (SpecError, PairingError, ImageReadError, ImageWriteError, CheckpointError, ValueError, FileNotFoundError)
@@ -269,7 +270,7 @@ def _restore_file(method, source: Path, output: Path, save_attention: bool) -> N
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), metavar="OUTDIR", help="Output folder; each image keeps its name.")
-@click.option("--model", "model", required=True, help="A trained checkpoint (.pt) or a method spec such as 'bm3d(sigma=25)'.")
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, help="A shipped model (agan models), a trained checkpoint (.pt) or a method spec such as 'bm3d(sigma=25)'.")
 @click.option("--tile", type=click.IntRange(min=1), default=None, help="Run networks in tiles of N pixels (default: whole image up to 2 MP, else 512).")
 @click.option("--overlap", type=click.IntRange(min=0), default=64, show_default=True, help="Pixels shared by neighbouring tiles.")
 @click.option("--post-filter", default=None, help="A registered filter applied after the model, e.g. 'gaussian(sigma=0.8)'.")
@@ -288,6 +289,8 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
 
     \b
     Example:
+      agan restore photo.jpg -o restored/
+      agan restore noisy/ -o restored/ --model dncnn-color-blind
       agan restore photos/ -o restored/ --model runs/gan/checkpoints/best.pt --save-attention
       agan restore 'scans/*.tif' -o clean/ --model 'bm3d(sigma=10)'
     """
@@ -360,6 +363,7 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
         config = TrainConfig.from_json(json.loads(saved.read_text()))
         if config.model != model:
             raise click.ClickException(f"{out}: holds a {config.model} run, not {model}")
+        config.out = str(out)  # the folder may have been moved or copied since
         for key in ("iters", "device", "workers", "val_every", "save_every"):
             if options.get(key) is not None:
                 setattr(config, key, options[key])
@@ -400,9 +404,10 @@ def plot(run: Path, output: Path | None) -> None:
 
 @main.command()
 def models() -> None:
-    """List the registered filters and the trainable architectures with their sizes.
+    """List the shipped models with their cards, the registered filters, and the architectures.
 
-    A trained checkpoint (a .pt file) is used wherever a method is asked for.
+    A shipped model's name, a trained checkpoint (a .pt file) or a filter
+    spec is used wherever a method is asked for.
 
     \b
     Example:
@@ -410,18 +415,39 @@ def models() -> None:
     """
     from .architectures import ARCHITECTURES
     from .models import count_parameters
+    from .pretrained import RELEASES, shipped
 
     entries = list(REGISTRY)
-    width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES))
+    width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES) + list(RELEASES))
+    cards = shipped()
+    click.echo(f"shipped models (default for agan restore: {DEFAULT_MODEL}):")
+    for name, summary in RELEASES.items():
+        card = cards.get(name)
+        if card is None:
+            click.echo(f"  {name.ljust(width)}  {summary}; not in this build (train: scripts/recipes/{name}.sh)")
+            continue
+        click.echo(f"  {name.ljust(width)}  {summary}")
+        click.echo(f"  {''.ljust(width)}  {_card_line(card)}")
     click.echo("filters (method specs: NAME or NAME(param=value), chain a post-filter with +):")
     for entry in entries:
         click.echo(f"  {entry.name.ljust(width)}  {entry.summary}")
-    click.echo("architectures (use a trained checkpoint .pt as the method):")
+    click.echo("architectures (train with agan train; use the checkpoint .pt as the method):")
     for arch in ARCHITECTURES.values():
         sizes = f"{arch.parameters() / 1e6:.3f} M params"
         if arch.discriminator is not None:
             sizes += f" (+ discriminator {count_parameters(arch.discriminator()) / 1e6:.3f} M)"
         click.echo(f"  {arch.name.ljust(width)}  {sizes}  {arch.summary}")
+
+
+def _card_line(card: dict) -> str:
+    """One line of a model card: size, data, steps, hardware, time and the validation figures."""
+    parts = [f"{card.get('parameters', 0) / 1e6:.2f} M params, {card.get('file_mb', '?')} MB fp16",
+             f"data {card.get('data')}", f"{card.get('steps')} steps on {card.get('hardware')}",
+             f"{card.get('training_seconds', 0) / 3600:.2f} h"]
+    validation = card.get("validation")
+    if validation:
+        parts.append(f"val {validation.get('psnr', float('nan')):.2f} dB / {validation.get('ssim', float('nan')):.4f}")
+    return "; ".join(parts)
 
 
 @main.command()

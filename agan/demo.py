@@ -1,4 +1,4 @@
-"""``agan demo``: weather and noise synthesised on bundled photos, restored by every filter, reported.
+"""``agan demo``: weather and noise synthesised on bundled photos, restored by the shipped models and every filter.
 
 The photos are scikit-image's bundled samples (no download, no ../shared);
 each is centre-cropped to 256x256 to keep the demo to under two minutes on two
@@ -17,6 +17,7 @@ from data.datasets import ImageDataset, open_source
 from data.io import atomic_write_bytes, write_image
 
 from .evaluation import MetricOptions, markdown_table, run_methods, write_comparison
+from .pretrained import shipped
 from .registry import REGISTRY, build_method
 
 SAMPLES = ("astronaut", "chelsea", "coffee")
@@ -51,11 +52,13 @@ def run_demo(out: str | Path = "agan-demo", *, seed: int = 0, progress: bool = T
     clean_dir = out / "clean"
     for name, image in sample_photos().items():
         write_image(clean_dir / f"{name}.png", image)
-    methods = [build_method(entry.name) for entry in REGISTRY]
+    models = list(shipped())
+    methods = [build_method(name) for name in models] + [build_method(entry.name) for entry in REGISTRY]
     options = MetricOptions()
     sections = ["# agan demo", "",
                 f"Photos: scikit-image's bundled {', '.join(SAMPLES)}, centre-cropped to {CROP[0]}x{CROP[1]}. "
-                f"Seed {seed}. Every filter at its defaults (noise level estimated from the image where it needs one). "
+                f"Seed {seed}. Shipped models: {', '.join(models) or 'none in this build'}. "
+                f"Every filter at its defaults (noise level estimated from the image where it needs one). "
                 f"PSNR/SSIM: {options.describe()}. LPIPS not measured here. s/MP: seconds per megapixel on this machine.",
                 ""]
     for label, spec in DEGRADATIONS:

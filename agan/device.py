@@ -12,3 +12,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but no CUDA device is available")
     return torch.device(name)
+
+
+def describe_hardware(device: torch.device, processes: int = 1) -> str:
+    """What a run trains on, for model cards: e.g. ``"1 x NVIDIA H200"`` or ``"cpu, 2 threads"``."""
+    if device.type == "cuda":
+        return f"{processes} x {torch.cuda.get_device_name(device)}"
+    prefix = f"{processes} processes x " if processes > 1 else ""
+    return f"{prefix}cpu, {torch.get_num_threads()} threads"

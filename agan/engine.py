@@ -3,9 +3,9 @@
 A run is a folder::
 
     RUN/config.json              every setting (TrainConfig), enough to rerun it
-    RUN/checkpoints/last.pt      newest state: weights, optimizers, schedulers, step, RNG states
+    RUN/checkpoints/last.pt      newest state: weights, optimizers, step, RNG states (the lr is a function of the step)
     RUN/checkpoints/best.pt      the best validation PSNR so far (or lowest training loss without --val)
-    RUN/metrics.jsonl            one line per logged step: step, lr, losses, validation metrics
+    RUN/metrics.jsonl            one line per logged step: step, lr, seconds per step, device, losses, validation
     RUN/events.out.tfevents.*    the same scalars for TensorBoard
     RUN/samples/step_NNNNNN.png  input | attention | output | target of the first validation image
 
@@ -45,7 +45,7 @@ from data.io import atomic_write_bytes, write_image
 from . import losses, metrics
 from .architectures import get_architecture
 from .checkpoints import load_checkpoint, save_checkpoint
-from .device import resolve_device
+from .device import describe_hardware, resolve_device
 from .grids import grid
 from .inference import run_network
 from .models import GeneratorOutput, count_parameters
@@ -95,14 +95,34 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+def lr_factor(config: TrainConfig, step: int) -> float:
+    """The learning rate at ``step`` as a fraction of the initial one, in closed form.
+
+    cosine: from 1 down to ``min_lr_ratio`` at ``iters`` (and flat after it);
+    step: times ``gamma`` every ``step_size`` steps (default ``iters // 3``);
+    constant: 1. Being a function of the step and the configuration only,
+    the schedule resumes exactly, and a run resumed with a larger ``--iters``
+    follows the schedule of the new length instead of PyTorch's
+    ``CosineAnnealingLR``, which climbs back up after its ``T_max``.
+    """
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.iters,
-                                                          eta_min=optimizer.param_groups[0]["lr"] * config.min_lr_ratio)
+        t = min(step, config.iters) / config.iters
+        return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
     if config.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size or max(1, config.iters // 3),
-                                               gamma=config.gamma)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+        return config.gamma ** (step // (config.step_size or max(1, config.iters // 3)))
+    return 1.0
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(config, step))
+
+
+def _resume_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, config: TrainConfig, step: int) -> None:
+    """Put a fresh schedule at ``step`` (the saved scheduler state is not needed: the rate is closed form)."""
+    scheduler.last_epoch = step
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = base * lr_factor(config, step)
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -198,14 +218,12 @@ class Trainer:
             "best": self.best,
             "model": _unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": _rng_state(),
             "config": self.config.to_json(),
         }
         if self.disc is not None:
-            training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict(),
-                            scheduler_d=self.scheduler_d.state_dict())
+            training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict())
         if self.ema is not None:
             training["ema"] = self.ema.state_dict()
         return save_checkpoint(self.run / "checkpoints" / name, model=self.config.model,
@@ -218,16 +236,17 @@ class Trainer:
             raise TrainingError(f"{path}: not a training checkpoint of {self.config.model}")
         _unwrap(self.model).load_state_dict(training["model"])
         self.optimizer.load_state_dict(training["optimizer"])
-        self.scheduler.load_state_dict(training["scheduler"])
         self.scaler.load_state_dict(training["scaler"])
         if self.disc is not None:
             _unwrap(self.disc).load_state_dict(training["discriminator"])
             self.optimizer_d.load_state_dict(training["optimizer_d"])
-            self.scheduler_d.load_state_dict(training["scheduler_d"])
         if self.ema is not None:
             self.ema.load_state_dict(training["ema"])
         _set_rng_state(training["rng"])
         self.step, self.best = int(training["step"]), float(training["best"])
+        _resume_schedule(self.scheduler, self.config, self.step)
+        if self.disc is not None:
+            _resume_schedule(self.scheduler_d, self.config, self.step)
 
     # ------------------------------------------------------------------ steps
     def _autocast(self):
@@ -282,26 +301,36 @@ class Trainer:
     # -------------------------------------------------------------- validation
     @torch.no_grad()
     def validate(self) -> tuple[dict[str, float], np.ndarray | None]:
-        """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first."""
+        """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first.
+
+        For the GAN also ``val/attention_auc``: the mean ROC AUC of the last
+        attention map against each image's mask (:func:`metrics.attention_auc`;
+        images whose mask is empty or full are left out).
+        """
         net = self.ema.module if self.ema is not None else _unwrap(self.model)
         net.eval()
-        scores, sample = [], None
+        scores, aucs, sample = [], [], None
         for index in range(len(self.val_set)):
             item = self.val_set[index]
             x = torch.from_numpy(item["degraded"].transpose(2, 0, 1)).unsqueeze(0).to(self.device)
             out, maps = run_network(net)(x)
-            attention = maps[0, 0].clamp(0, 1).cpu().numpy() if maps is not None else None
             image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
             scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"])))
+            if maps is not None:
+                aucs.append(metrics.attention_auc(maps[0, 0].float().cpu().numpy(), item["mask"]))
             if index == 0:
                 tiles = [(item["degraded"], "input")]
-                if attention is not None:
-                    tiles.append((attention, "attention"))
+                if maps is not None:
+                    tiles.append((maps[0, 0].clamp(0, 1).float().cpu().numpy(), "attention"))
                 tiles += [(image, f"output {scores[-1][0]:.2f} dB"), (item["clean"], "target")]
                 sample = grid([tiles])
         net.train()
         values = np.array(scores)
-        return {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean())}, sample
+        result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean())}
+        aucs = [a for a in aucs if not math.isnan(a)]
+        if aucs:
+            result["val/attention_auc"] = float(np.mean(aucs))
+        return result, sample
 
     # ------------------------------------------------------------------ loop
     def _write_metrics(self, record: dict[str, Any]) -> None:
@@ -336,6 +365,7 @@ class Trainer:
         if log_due:
             record = {"step": self.step, "lr": float(self.optimizer.param_groups[0]["lr"]),
                       "seconds_per_step": (time.perf_counter() - started) / max(count, 1),
+                      "device": describe_hardware(self.device, self.world),
                       **{f"train/{k}": v / max(count, 1) for k, v in sums.items()}}
         if self.val_set is not None and (self.step % c.val_every == 0 or self.step == c.iters):
             scores, sample = self.validate()

@@ -65,6 +65,7 @@ __all__ = [
     "load_lpips",
     "measure",
     "describe_convention",
+    "attention_auc",
 ]
 
 # BT.601 luma as MATLAB's rgb2ycbcr on [0, 1] RGB: Y = (16 + w . RGB) / 255.
@@ -234,6 +235,36 @@ def ssim(
     if out.shape[2] == 1:
         return float(structural_similarity(tgt[:, :, 0], out[:, :, 0], **kwargs))
     return float(structural_similarity(tgt, out, channel_axis=-1, **kwargs))
+
+
+def attention_auc(attention: np.ndarray, mask: np.ndarray) -> float:
+    """How well an attention map ranks the degraded pixels above the clean ones: ROC AUC.
+
+    The probability that a random pixel inside the mask scores higher than a
+    random pixel outside it (ties count half), from the Mann-Whitney U
+    statistic: 0.5 is a map blind to the degradation, 1 a map that separates
+    it perfectly. It needs no threshold, so it scores maps of any scale
+    (the generator's maps are linear, not probabilities).
+
+    Args:
+        attention: HW (or HW1) float map, any range.
+        mask: HW (or HW1) map of the same size, > 0.5 where degraded.
+
+    Returns:
+        The AUC in [0, 1]; NaN when the mask is empty or full.
+    """
+    from scipy.stats import rankdata
+
+    scores = np.asarray(attention, dtype=np.float64).reshape(-1)
+    positive = np.asarray(mask).reshape(-1) > 0.5
+    if scores.shape != positive.shape:
+        raise ValueError(f"attention {np.shape(attention)} and mask {np.shape(mask)} differ in size")
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def describe_convention(

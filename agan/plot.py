@@ -1,7 +1,8 @@
 """``agan plot``: training curves of a run from its ``metrics.jsonl``.
 
 Panels: G-loss and D-loss (or the training loss of a CNN), every logged loss
-term, and validation PSNR/SSIM, each against the step. Written with
+term, and validation PSNR/SSIM (and, for the GAN, the attention map's ROC AUC
+against the mask), each against the step. Written with
 matplotlib's Agg backend (no display needed) to a PNG, atomically.
 """
 
@@ -30,6 +31,13 @@ def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
+VALIDATION_TITLES = {
+    "val/psnr": "validation PSNR (dB)",
+    "val/ssim": "validation SSIM",
+    "val/attention_auc": "attention map vs mask (ROC AUC)",
+}
+
+
 def plot_run(run: str | Path, output: str | Path) -> Path:
     """Draw the curves of ``run`` into the PNG ``output``; returns its path."""
     import matplotlib
@@ -41,7 +49,7 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
     keys = sorted({k for r in records for k in r if k.startswith("train/")})
     totals = [k for k in ("train/g_total", "train/d_total", "train/total") if k in keys]
     terms = [k for k in keys if k not in totals]
-    validation = [k for k in ("val/psnr", "val/ssim") if any(k in r for r in records)]
+    validation = [k for k in VALIDATION_TITLES if any(k in r for r in records)]
     panels = 1 + bool(terms) + len(validation)
     figure, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.6), squeeze=False)
     axes = list(axes[0])
@@ -61,7 +69,7 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
     for key in validation:
         ax = axes.pop(0)
         ax.plot(*_series(records, key), marker="o", markersize=3)
-        ax.set(title=f"validation {'PSNR (dB)' if key.endswith('psnr') else 'SSIM'}", xlabel="step")
+        ax.set(title=VALIDATION_TITLES[key], xlabel="step")
     figure.suptitle(str(Path(run)), fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()

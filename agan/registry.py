@@ -1,4 +1,4 @@
-"""One registry that maps names to restoration methods: the filters, and trained checkpoints by path.
+"""One registry that maps names to restoration methods: the filters, the shipped models, and checkpoints by path.
 
 A method spec names one entry with optional parameters and may chain more
 entries after ``+``, each applied to the previous one's output, e.g.
@@ -8,7 +8,9 @@ followed by a Gaussian post-filter).
 Entries are registered here with explicit imports (no folder scan), so one
 broken optional module never hides the others. Checkpoint steps become
 :class:`~agan.architectures.ModelRestorer` objects; ``build_method``'s
-keyword options (tile, overlap, ensemble) go to them.
+keyword options (tile, overlap, ensemble) go to them. The names of
+:data:`agan.pretrained.RELEASES` resolve to the weights shipped in
+``agan/weights/``.
 """
 
 from __future__ import annotations
@@ -137,18 +139,21 @@ def _is_checkpoint(name: str) -> bool:
 
 
 def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> Restorer:
-    if _is_checkpoint(name):
+    from .pretrained import RELEASES, resolve
+
+    if _is_checkpoint(name) or name in RELEASES:
         from .architectures import ModelRestorer, model_from_checkpoint
 
         if params:
-            raise SpecError(f"a checkpoint takes no parameters: {format_call(name, params)}")
-        model, _ = model_from_checkpoint(name, device)
+            raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
+        model, _ = model_from_checkpoint(resolve(name) if name in RELEASES else name, device)
         return ModelRestorer(model, device, **model_options)
     if name not in REGISTRY:
         from .architectures import ARCHITECTURES
 
         if name in ARCHITECTURES:
-            raise SpecError(f"{name!r} is an architecture without weights; give the path of a trained checkpoint")
+            raise SpecError(f"{name!r} is an architecture without weights; give a trained checkpoint (.pt) "
+                            f"or a shipped model ({', '.join(RELEASES)})")
     return REGISTRY[name].build(**params)
 
 

@@ -80,7 +80,8 @@ def test_models_lists_the_registry():
     result = run("models")
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines() if line.startswith("  ")]
-    assert names == ["input", "mean", "median", "gaussian", "bilateral", "nlm", "wavelet", "bm3d",
+    assert names == ["attentive-gan-weather", "unet-weather", "dncnn-gray-s25", "dncnn-color-blind",
+                     "input", "mean", "median", "gaussian", "bilateral", "nlm", "wavelet", "bm3d",
                      "attentive-gan", "dncnn", "unet"]
     assert "6.244 M params" in result.output and "0.556 M params" in result.output
 

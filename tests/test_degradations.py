@@ -99,3 +99,25 @@ def test_unknown_kind_and_parameter():
         degrade(scene(8, 8), "fog", np.random.default_rng(0))
     with pytest.raises(SpecError, match="bad parameters for degradation 'gaussian'"):
         degrade(scene(8, 8), "gaussian(sigmaa=3)", np.random.default_rng(0))
+
+
+def test_weather_mix_draws_its_kinds_among_the_given_ones(monkeypatch):
+    from data.degradations import weather
+
+    applied = []
+    for name, function in list(weather._KINDS.items()):
+        def record(image, rng, _name=name, _function=function):
+            applied.append(_name)
+            return _function(image, rng)
+        monkeypatch.setitem(weather._KINDS, name, record)
+    clean, seen = scene(48, 48, seed=3), set()
+    for seed in range(24):
+        applied.clear()
+        weather.weather_mix(clean, np.random.default_rng(seed), kinds=1, among="raindrop|rain|snow|dust")
+        assert len(applied) == 1
+        seen.update(applied)
+    assert seen == {"raindrop", "rain", "snow", "dust"}
+    with pytest.raises(ValueError, match="unknown weather kinds"):
+        weather.weather_mix(clean, np.random.default_rng(0), kinds=1, among="rain|fog")
+    with pytest.raises(ValueError, match="among= applies to a number of kinds"):
+        weather.weather_mix(clean, np.random.default_rng(0), kinds="rain", among="rain|snow")

@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -9,8 +10,8 @@ from click.testing import CliRunner
 
 from agan.checkpoints import load_checkpoint
 from agan.cli import main
-from agan.engine import Trainer, TrainingError
-from agan.train_config import resolve_config
+from agan.engine import Trainer, TrainingError, lr_factor
+from agan.train_config import TrainConfig, resolve_config
 from data.io import write_image
 
 from conftest import scene
@@ -46,7 +47,8 @@ def _losses(run, key):
 @pytest.mark.parametrize("model", ["dncnn", "unet", "attentive-gan"])
 def test_thirty_steps_lower_the_training_loss(tmp_path, photos, model):
     data = f"synthetic:scribble+gaussian(sigma=10):{photos}" if model == "attentive-gan" else None
-    config = _config(model, photos, tmp_path / model, **({"data": data} if data else {}))
+    extra = {"data": data, "val": data, "val_every": 30, "val_limit": 2} if data else {}
+    config = _config(model, photos, tmp_path / model, **extra)
     Trainer(config, log=lambda *_: None).fit()
     key = "train/g_total" if model == "attentive-gan" else "train/total"
     values = _losses(tmp_path / model, key)
@@ -54,6 +56,8 @@ def test_thirty_steps_lower_the_training_loss(tmp_path, photos, model):
     assert values[-1] < values[0]
     if model == "attentive-gan":
         assert _losses(tmp_path / model, "train/d_total") and _losses(tmp_path / model, "train/attention")
+        auc = _losses(tmp_path / model, "val/attention_auc")
+        assert len(auc) == 1 and 0.0 <= auc[0] <= 1.0
     payload = torch.load(tmp_path / model / "checkpoints" / "last.pt", weights_only=True)
     assert payload["training"]["step"] == 30 and payload["model"] == model
 
@@ -74,6 +78,36 @@ def test_resume_is_bit_identical(tmp_path, photos, model):
     if model == "attentive-gan":
         for key, value in a["training"]["discriminator"].items():
             assert torch.equal(value, b["training"]["discriminator"][key]), key
+
+
+def test_cosine_schedule_ends_at_its_floor_and_stays_there():
+    config = TrainConfig(model="dncnn", data="x", out="y", iters=100, schedule="cosine", min_lr_ratio=0.01)
+    factors = [lr_factor(config, step) for step in range(0, 131)]
+    assert factors[0] == 1.0 and factors[50] == pytest.approx(0.505)
+    assert all(a >= b for a, b in zip(factors, factors[1:]))  # torch's CosineAnnealingLR climbs again after T_max
+    assert factors[100] == factors[130] == pytest.approx(0.01)
+
+
+def test_a_moved_run_resumes_in_its_new_folder_on_the_longer_schedule(tmp_path, photos):
+    settings = {"model_args": SMALL["dncnn"], "batch": 2, "patch": 32, "lr": 1e-3, "log_every": 2, "save_every": 2,
+                "schedule": "cosine", "perceptual": "none"}
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "dncnn", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--out",
+                                  str(tmp_path / "a"), "--iters", "4", "--config", str(tmp_path / "settings.json")])
+    assert result.exit_code == 0, result.output
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    result = runner.invoke(main, ["train", "dncnn", "--out", str(tmp_path / "b"), "--iters", "8"])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["training"]["step"] == 4
+    assert load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["training"]["step"] == 8
+    config = TrainConfig.from_json(json.loads((tmp_path / "b" / "config.json").read_text()))
+    assert config.iters == 8 and config.out == str(tmp_path / "b")
+    lrs = {r["step"]: r["lr"] for r in map(json.loads, (tmp_path / "b" / "metrics.jsonl").read_text().splitlines())}
+    for step in (6, 8):
+        assert lrs[step] == pytest.approx(1e-3 * lr_factor(config, step))
+    assert lrs[4] == pytest.approx(1e-5)  # the end of the 4-step schedule
+    assert lrs[6] > lrs[8] == pytest.approx(1e-5)
 
 
 def test_non_finite_loss_names_step_and_term(tmp_path, photos, monkeypatch):

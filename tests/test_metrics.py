@@ -211,3 +211,14 @@ def test_measure_without_lpips(pair_rgb):
     assert res["psnr"] == pytest.approx(psnr(out, tgt, y_channel=True, crop_border=2))
     assert res["ssim"] == pytest.approx(ssim(out, tgt, y_channel=True, crop_border=2))
     assert metrics.describe_convention() == "RGB, float, no rounding, no border crop, data range 1"
+
+
+def test_attention_auc_ranks_mask_pixels_above_the_rest():
+    mask = np.array([[0, 0], [1, 1]], dtype=np.float32)
+    assert metrics.attention_auc(np.array([[0.1, 0.4], [0.35, 0.8]]), mask) == pytest.approx(0.75)
+    assert metrics.attention_auc(mask * 3 - 1, mask) == 1.0
+    assert metrics.attention_auc(1 - mask, mask) == 0.0
+    assert metrics.attention_auc(np.full((2, 2), 0.3), mask) == 0.5  # ties count half: a blind map
+    assert math.isnan(metrics.attention_auc(np.ones((2, 2)), np.zeros((2, 2))))
+    with pytest.raises(ValueError, match="differ in size"):
+        metrics.attention_auc(np.ones((2, 3)), mask)

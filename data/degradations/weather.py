@@ -439,33 +439,46 @@ def haze(
 _KINDS = {"haze": haze, "rain": rain, "snow": snow, "raindrop": raindrop, "dust": dust}  # scene to lens order
 
 
+def _kind_names(kinds: str | Sequence[str], what: str) -> set[str]:
+    names = kinds.replace("|", ",").replace("/", ",").split(",") if isinstance(kinds, str) else list(kinds)
+    picked = {str(n).strip() for n in names if str(n).strip()}
+    unknown = picked - set(_KINDS)
+    if unknown or not picked:
+        raise ValueError(f"unknown weather kinds {sorted(unknown)} in {what}; known: {', '.join(_KINDS)}")
+    return picked
+
+
 def weather_mix(
     clean: np.ndarray, rng: np.random.Generator, *, kinds: int | str | Sequence[str] | None = None,
+    among: str | Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One or two weather kinds with random parameters, applied in physical order.
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        kinds: how many kinds to draw from raindrop, rain, snow, dust, haze (an int), or the
-            kinds themselves (a list, or a string joined by ``|``, ``,`` or ``/``); default 1 or 2.
+        kinds: how many kinds to draw (an int), or the kinds themselves (a list, or a string
+            joined by ``|``, ``,`` or ``/``); default 1 or 2.
             Kinds run scene first (haze, rain, snow) and lens last (raindrop, dust).
+        among: the kinds a number of ``kinds`` is drawn from (same forms as a list of
+            kinds); default all five: raindrop, rain, snow, dust, haze. E.g.
+            ``weather-mix(kinds=1,among=raindrop|rain|snow|dust)`` gives each image one
+            of the four sparse kinds.
 
     Returns:
         ``(degraded, mask)``; the mask is the element-wise maximum of the kinds' masks.
     """
     img = check_image(clean, "clean")
     if kinds is None or isinstance(kinds, (int, np.integer)):
-        k = int(rng.integers(1, 3)) if kinds is None else int(kinds)
-        if not 1 <= k <= len(_KINDS):
-            raise ValueError(f"kinds must be between 1 and {len(_KINDS)}, got {k}")
-        picked = set(np.asarray(list(_KINDS))[rng.choice(len(_KINDS), size=k, replace=False)].tolist())
+        pool = [name for name in _KINDS if among is None or name in _kind_names(among, "among")]
+        k = int(rng.integers(1, min(2, len(pool)) + 1)) if kinds is None else int(kinds)
+        if not 1 <= k <= len(pool):
+            raise ValueError(f"kinds must be between 1 and {len(pool)}, got {k}")
+        picked = set(np.asarray(pool)[rng.choice(len(pool), size=k, replace=False)].tolist())
     else:
-        names = kinds.replace("|", ",").replace("/", ",").split(",") if isinstance(kinds, str) else list(kinds)
-        picked = {str(n).strip() for n in names if str(n).strip()}
-        unknown = picked - set(_KINDS)
-        if unknown or not picked:
-            raise ValueError(f"unknown weather kinds {sorted(unknown)}; known: {', '.join(_KINDS)}")
+        if among is not None:
+            raise ValueError("among= applies to a number of kinds, not to named kinds")
+        picked = _kind_names(kinds, "kinds")
     out, mask = img, np.zeros(img.shape[:2], np.float32)
     for name, fn in _KINDS.items():
         if name in picked:
