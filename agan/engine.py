@@ -122,7 +122,6 @@ def _resume_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, config: Train
     scheduler.last_epoch = step
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
         group["lr"] = base * lr_factor(config, step)
-    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -181,6 +180,7 @@ class Trainer:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
             if self.disc is not None:
                 self.disc = nn.parallel.DistributedDataParallel(self.disc, device_ids=ids)
+        self.hardware = describe_hardware(self.device, self.world)  # recorded in metrics.jsonl for model cards
         self.step = 0
         self.best = -math.inf
         self.writer = None
@@ -315,13 +315,14 @@ class Trainer:
             x = torch.from_numpy(item["degraded"].transpose(2, 0, 1)).unsqueeze(0).to(self.device)
             out, maps = run_network(net)(x)
             image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
+            attention = maps[0, 0].float().cpu().numpy() if maps is not None else None
             scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"])))
-            if maps is not None:
-                aucs.append(metrics.attention_auc(maps[0, 0].float().cpu().numpy(), item["mask"]))
+            if attention is not None:
+                aucs.append(metrics.attention_auc(attention, item["mask"]))
             if index == 0:
                 tiles = [(item["degraded"], "input")]
-                if maps is not None:
-                    tiles.append((maps[0, 0].clamp(0, 1).float().cpu().numpy(), "attention"))
+                if attention is not None:
+                    tiles.append((np.clip(attention, 0.0, 1.0), "attention"))
                 tiles += [(image, f"output {scores[-1][0]:.2f} dB"), (item["clean"], "target")]
                 sample = grid([tiles])
         net.train()
@@ -365,7 +366,7 @@ class Trainer:
         if log_due:
             record = {"step": self.step, "lr": float(self.optimizer.param_groups[0]["lr"]),
                       "seconds_per_step": (time.perf_counter() - started) / max(count, 1),
-                      "device": describe_hardware(self.device, self.world),
+                      "device": self.hardware,
                       **{f"train/{k}": v / max(count, 1) for k, v in sums.items()}}
         if self.val_set is not None and (self.step % c.val_every == 0 or self.step == c.iters):
             scores, sample = self.validate()
