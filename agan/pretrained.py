@@ -50,6 +50,11 @@ RELEASES: dict[str, str] = {
 DEFAULT_MODEL = "attentive-gan-weather"
 
 
+def _check_name(name: str) -> None:
+    if name not in RELEASES:
+        raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
+
+
 def _paths(name: str, folder: str | Path | None) -> tuple[Path, Path]:
     folder = Path(folder) if folder is not None else WEIGHTS_DIR
     return folder / f"{name}.pt", folder / f"{name}.json"
@@ -61,8 +66,7 @@ def resolve(name: str, folder: str | Path | None = None) -> Path:
     Raises:
         SpecError: ``name`` is not a release, or this build does not hold its weights.
     """
-    if name not in RELEASES:
-        raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
+    _check_name(name)
     weights, _ = _paths(name, folder)
     if not weights.is_file():
         raise SpecError(f"{name}: this build ships no weights for it ({weights} is missing); train them with "
@@ -95,15 +99,13 @@ def training_record(run: str | Path) -> dict[str, Any]:
     Raises:
         ValueError: a file is missing or empty (named).
     """
-    run = Path(run)
-    config_path, metrics_path = run / "config.json", run / "metrics.jsonl"
-    for path in (config_path, metrics_path):
-        if not path.is_file():
-            raise ValueError(f"{path}: no such file (is {run} a training run folder?)")
+    from .plot import read_metrics
+
+    config_path = Path(run) / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"{config_path}: no such file (is {run} a training run folder?)")
     config = json.loads(config_path.read_text())
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
-    if not records:
-        raise ValueError(f"{metrics_path}: no records")
+    records = read_metrics(run)
     seconds, previous = 0.0, 0
     for record in records:
         if "seconds_per_step" in record:
@@ -131,8 +133,7 @@ def card_from_run(run: str | Path, name: str, command: str) -> dict[str, Any]:
         name: the release name (one of :data:`RELEASES`).
         command: the command that reproduces the run (the recipe).
     """
-    if name not in RELEASES:
-        raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
+    _check_name(name)
     record = training_record(run)
     config = record["config"]
     return {
@@ -162,8 +163,7 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any], folder: str
     Returns:
         ``(weights path, card path)``.
     """
-    if name not in RELEASES:
-        raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
+    _check_name(name)
     payload = load_checkpoint(checkpoint)
     weights = {k: v.half() if v.is_floating_point() else v for k, v in payload["weights"].items()}
     from .architectures import get_architecture

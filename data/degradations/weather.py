@@ -470,7 +470,8 @@ def weather_mix(
     """
     img = check_image(clean, "clean")
     if kinds is None or isinstance(kinds, (int, np.integer)):
-        pool = [name for name in _KINDS if among is None or name in _kind_names(among, "among")]
+        allowed = set(_KINDS) if among is None else _kind_names(among, "among")
+        pool = [name for name in _KINDS if name in allowed]
         k = int(rng.integers(1, min(2, len(pool)) + 1)) if kinds is None else int(kinds)
         if not 1 <= k <= len(pool):
             raise ValueError(f"kinds must be between 1 and {len(pool)}, got {k}")
