@@ -116,6 +116,8 @@ class ModelRestorer:
         ValueError: ``overlap`` not below the tile, or a non-positive size.
     """
 
+    learned = True  # a trained network (see Method.learned)
+
     def __init__(self, model: nn.Module, device: str | torch.device = "cpu", *, tile: int | None = None,
                  overlap: int = 64, max_pixels: int = 2_000_000, ensemble: bool = False, batch: int = 4):
         _check_tiling(tile, overlap, max_pixels, batch)

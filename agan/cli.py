@@ -63,6 +63,12 @@ def _device_name(device: str) -> str:
     return str(resolve_device(device))
 
 
+def _show_notes(methods) -> None:
+    """Print each method's notes (a preview model says so) once, on stderr."""
+    for note in dict.fromkeys(note for method in methods for note in method.notes):
+        click.echo(note, err=True)
+
+
 def _load_lpips(use_lpips: bool, device: str):
     """The LPIPS metric, or None with a note for the table when it is off or unavailable."""
     if not use_lpips:
@@ -149,6 +155,7 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
       agan evaluate 'bm3d(sigma=25)' --data 'synthetic:gaussian(sigma=25,clip=false):set12/'
     """
     resolved = build_method(method, _device_name(device))
+    _show_notes([resolved])
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
@@ -176,6 +183,7 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
         --method 'bm3d(sigma=25)' --method nlm --method median --out cmp/
     """
     resolved = [build_method(m, _device_name(device)) for m in (("input",) if input_row else ()) + methods]
+    _show_notes(resolved)
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
@@ -296,6 +304,7 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
     """
     sources = _collect_inputs(inputs)
     method = _restore_method(model, post_filter, device, tile, overlap, ensemble)
+    _show_notes([method])
     if save_attention and not method.gives_attention:
         click.echo(f"note: --save-attention ignored: {method.label} gives no attention map (only attentive-gan does)", err=True)
         save_attention = False
@@ -386,6 +395,41 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
         click.echo(f"trained {config.model} to step {trainer.step}: {last} (best: {last.parent / 'best.pt'})")
 
 
+@main.command("release")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("name")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True, help="Which checkpoint of RUN/checkpoints/ (a run without them: RUN/release/NAME.pt).")
+@click.option("--status", type=click.Choice(["preview", "stable"]), default="preview", show_default=True, help="preview: a short or weak run, said so wherever it is used.")
+@click.option("--note", default=None, help="A sentence for the card on what the figures do not say (e.g. how the run ended).")
+@click.option("--evaluate", "specs", multiple=True, help="A data spec to score the released file on; repeatable.")
+@click.option("--compare", "compare", multiple=True, help="A method scored beside it (a filter or another model); repeatable.")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the image sets; cards name data relative to it as $DATA/... [default: $DATA or ../shared/data]")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JSON-lines file of filter scores to reuse across releases on the same images.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the release [default: agan/weights, what this build ships].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where the evaluations run.")
+def release_command(run: Path, name: str, checkpoint: str, status: str, note: str | None, specs: tuple[str, ...],
+                    compare: tuple[str, ...], data_root: Path | None, cache: Path | None, out: Path | None,
+                    device: str) -> None:
+    """Release RUN as the shipped model NAME: fp16 weights and a model card with its evaluations.
+
+    The card records the run's data (relative to the data folder), steps
+    planned and reached, hardware, training time, the recipe command and the
+    best validation; each --evaluate scores the released file beside the
+    unrestored input and each --compare method.
+
+    \b
+    Example:
+      agan release runs/dncnn-gray-s25 dncnn-gray-s25 \\
+        --evaluate 'synthetic:gaussian(sigma=25,clip=false):../shared/data/set12' --compare 'bm3d(sigma=25)'
+    """
+    from .release import make_release
+
+    weights, card = make_release(run, name, out=out, checkpoint=checkpoint, status=status, note=note, specs=specs,
+                                 compare=compare, data_root=data_root, device=_device_name(device), cache=cache,
+                                 progress=sys.stderr.isatty(), echo=click.echo)
+    click.echo(f"released {name}: {weights} and {card}")
+
+
 @main.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="PNG to write; default RUN/curves.png.")
@@ -415,7 +459,7 @@ def models() -> None:
     """
     from .architectures import ARCHITECTURES
     from .models import count_parameters
-    from .pretrained import RELEASES, shipped
+    from .pretrained import RELEASES, headline, shipped
 
     entries = list(REGISTRY)
     width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES) + list(RELEASES))
@@ -426,7 +470,8 @@ def models() -> None:
         if card is None:
             click.echo(f"  {name.ljust(width)}  {summary}; not in this build (train: scripts/recipes/{name}.sh)")
             continue
-        click.echo(f"  {name.ljust(width)}  {summary}")
+        click.echo(f"  {name.ljust(width)}  [{card.get('status', 'preview')}] {summary}")
+        click.echo(f"  {''.ljust(width)}  {headline(card)}")
         click.echo(f"  {''.ljust(width)}  {_card_line(card)}")
     click.echo("filters (method specs: NAME or NAME(param=value), chain a post-filter with +):")
     for entry in entries:
@@ -441,9 +486,11 @@ def models() -> None:
 
 def _card_line(card: dict) -> str:
     """One line of a model card: size, data, steps, hardware, time and the validation figures."""
+    steps = f"{card.get('steps')} steps" if card.get("steps_planned") in (None, card.get("steps")) else \
+        f"{card.get('steps')} of {card.get('steps_planned')} planned steps"
     parts = [f"{card.get('parameters', 0) / 1e6:.2f} M params, {card.get('file_mb', '?')} MB fp16",
-             f"data {card.get('data')}", f"{card.get('steps')} steps on {card.get('hardware')}",
-             f"{card.get('training_seconds', 0) / 3600:.2f} h"]
+             f"data {card.get('data')}", f"{steps} on {card.get('hardware')}",
+             f"{card.get('training_seconds', 0) / 60:.1f} min"]
     validation = card.get("validation")
     if validation:
         parts.append(f"val {validation.get('psnr', float('nan')):.2f} dB / {validation.get('ssim', float('nan')):.4f}")

@@ -10,7 +10,9 @@ Timing covers the method call only, in seconds per megapixel.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -54,6 +56,47 @@ class Kept:
     attention: dict[str, np.ndarray] = field(default_factory=dict)  # HW maps of the methods that give one
 
 
+class RowCache:
+    """Scores of filters kept in a JSON-lines file, so that another evaluation of the same images reuses them.
+
+    A row is keyed by the method label, the metric conventions and a SHA-256
+    of the degraded and clean images (HWC float32 [0, 1]), so different data, a
+    changed synthesis or other conventions miss the cache. Only methods
+    without a learned step are cached: their output is a fixed function of the
+    input. A line cut short by an interrupted run is ignored.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._rows: dict[str, dict[str, Any]] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                    self._rows[record["key"]] = record["row"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+
+    @staticmethod
+    def _key(label: str, context: str, degraded: np.ndarray, clean: np.ndarray) -> str:
+        digest = hashlib.sha256(f"{label}\n{context}\n{degraded.shape}".encode())
+        digest.update(np.ascontiguousarray(degraded, np.float32).tobytes())
+        digest.update(np.ascontiguousarray(clean, np.float32).tobytes())
+        return digest.hexdigest()
+
+    def get(self, label: str, context: str, degraded: np.ndarray, clean: np.ndarray) -> dict[str, Any] | None:
+        """The cached row (without method and image), or None."""
+        return self._rows.get(self._key(label, context, degraded, clean))
+
+    def put(self, label: str, context: str, degraded: np.ndarray, clean: np.ndarray, row: dict[str, Any]) -> None:
+        """Remember ``row`` and append it to the file."""
+        key = self._key(label, context, degraded, clean)
+        self._rows[key] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as handle:
+            handle.write(json.dumps({"key": key, "row": row}) + "\n")
+
+
 def run_methods(
     dataset: Any,
     methods: list[Method],
@@ -62,6 +105,8 @@ def run_methods(
     lpips_metric: Any = None,
     keep: int = 0,
     progress: bool = True,
+    also: dict[str, MetricOptions] | None = None,
+    cache: RowCache | None = None,
 ) -> tuple[list[dict[str, Any]], list[Kept]]:
     """Restore every image of ``dataset`` with every method and score the outputs.
 
@@ -73,11 +118,18 @@ def run_methods(
         lpips_metric: an LPIPS metric or None.
         keep: how many of the first images to keep, with every output, for grids.
         progress: show a progress bar on stderr.
+        also: more conventions to measure, suffix -> options: ``{"y":
+            MetricOptions(y_channel=True)}`` adds ``psnr_y`` and ``ssim_y``.
+        cache: rows of filters (methods without a learned step) already
+            measured on the same images, reused instead of running them again.
 
     Returns:
         ``(rows, kept)``: one row per image and method (method, image, psnr,
-        ssim, lpips, seconds, megapixels) and the kept images.
+        ssim, lpips, the ``also`` columns, seconds, megapixels) and the kept images.
     """
+    also = also or {}
+    context = "; ".join([options.describe(), f"lpips {lpips_metric is not None}"]
+                        + [f"{suffix}: {extra.describe()}" for suffix, extra in also.items()])
     rows: list[dict[str, Any]] = []
     kept: list[Kept] = []
     bar = tqdm(range(len(dataset)), desc="images", unit="img", disable=not progress, leave=False)
@@ -89,6 +141,12 @@ def run_methods(
         maps: dict[str, np.ndarray] = {}
         psnrs: dict[str, float] = {}
         for method in methods:
+            cacheable = cache is not None and not method.learned and index >= keep
+            cached = cache.get(method.label, context, degraded, clean) if cacheable else None
+            if cached is not None:
+                rows.append({"method": method.label, "image": name, **cached})
+                psnrs[method.label] = cached["psnr"]
+                continue
             start = time.perf_counter()
             try:
                 if method.gives_attention:
@@ -103,9 +161,14 @@ def run_methods(
             if output.shape != clean.shape:
                 raise RuntimeError(f"{method.label} returned shape {output.shape} for image {name} of shape {clean.shape}")
             row = {"method": method.label, "image": name,
-                   **metrics.measure(output, clean, lpips_metric, **options.as_kwargs()),
-                   "seconds": seconds, "megapixels": megapixels}
+                   **metrics.measure(output, clean, lpips_metric, **options.as_kwargs())}
+            for suffix, extra in also.items():
+                row[f"psnr_{suffix}"] = metrics.psnr(output, clean, **extra.as_kwargs())
+                row[f"ssim_{suffix}"] = metrics.ssim(output, clean, **extra.as_kwargs())
+            row.update(seconds=seconds, megapixels=megapixels)
             rows.append(row)
+            if cacheable:
+                cache.put(method.label, context, degraded, clean, {k: v for k, v in row.items() if k not in ("method", "image")})
             psnrs[method.label] = row["psnr"]
             if index < keep:
                 outputs[method.label] = output
@@ -115,19 +178,22 @@ def run_methods(
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean PSNR, SSIM, LPIPS (None when absent) and seconds per megapixel for each method, in first-seen order."""
+    """Mean PSNR, SSIM, LPIPS (None when absent), the extra ``psnr_*``/``ssim_*`` columns and seconds per
+    megapixel for each method, in first-seen order."""
     by_method: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_method.setdefault(row["method"], []).append(row)
     summary = []
     for method, group in by_method.items():
         lpips_values = [r["lpips"] for r in group if r["lpips"] is not None]
+        extra = [k for k in group[0] if k.startswith(("psnr_", "ssim_"))]
         summary.append({
             "method": method,
             "images": len(group),
             "psnr": float(np.mean([r["psnr"] for r in group])),
             "ssim": float(np.mean([r["ssim"] for r in group])),
             "lpips": float(np.mean(lpips_values)) if len(lpips_values) == len(group) else None,
+            **{k: float(np.mean([r[k] for r in group])) for k in extra},
             "sec_per_mp": sum(r["seconds"] for r in group) / max(sum(r["megapixels"] for r in group), 1e-12),
         })
     return summary

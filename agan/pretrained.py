@@ -5,7 +5,9 @@ Each release ``NAME`` is two files: ``NAME.pt``, an ordinary agan checkpoint
 (they load as float32), and ``NAME.json``, its model card: the data, steps,
 hardware, training time and command it was trained with, and the figures
 measured on the released file. Each is trained by the recipe
-``scripts/recipes/NAME.sh`` and written by ``scripts/release_model.py``.
+``scripts/recipes/NAME.sh`` and written by ``agan release`` (:mod:`agan.release`).
+A card's ``status`` is ``preview`` (a short run with weak figures; using it
+prints one line saying so) or ``stable``.
 
 A release name is a method wherever one is asked for (``agan restore
 --model NAME``, ``agan evaluate NAME``, ``agan compare``); a name whose
@@ -15,25 +17,25 @@ weights this build does not hold is a clear error naming the recipe.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from data.io import atomic_write_bytes
 from data.spec import SpecError
-
-from .checkpoints import load_checkpoint, save_checkpoint
 
 __all__ = [
     "DEFAULT_MODEL",
     "RELEASES",
+    "STATUSES",
     "WEIGHTS_DIR",
-    "card_from_run",
+    "best_filter",
+    "check_name",
+    "headline",
     "load_card",
-    "release",
+    "models_table",
+    "preview_note",
+    "release_paths",
     "resolve",
     "shipped",
-    "training_record",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -49,13 +51,18 @@ RELEASES: dict[str, str] = {
 #: What ``agan restore`` uses when no ``--model`` is given.
 DEFAULT_MODEL = "attentive-gan-weather"
 
+#: A card's status: ``preview`` (short training, weak figures, said so when used) or ``stable``.
+STATUSES = ("preview", "stable")
 
-def _check_name(name: str) -> None:
+
+def check_name(name: str) -> None:
+    """Raise SpecError unless ``name`` is one of :data:`RELEASES`."""
     if name not in RELEASES:
         raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
 
 
-def _paths(name: str, folder: str | Path | None) -> tuple[Path, Path]:
+def release_paths(name: str, folder: str | Path | None = None) -> tuple[Path, Path]:
+    """``(NAME.pt, NAME.json)`` in ``folder`` (default :data:`WEIGHTS_DIR`)."""
     folder = Path(folder) if folder is not None else WEIGHTS_DIR
     return folder / f"{name}.pt", folder / f"{name}.json"
 
@@ -66,8 +73,8 @@ def resolve(name: str, folder: str | Path | None = None) -> Path:
     Raises:
         SpecError: ``name`` is not a release, or this build does not hold its weights.
     """
-    _check_name(name)
-    weights, _ = _paths(name, folder)
+    check_name(name)
+    weights, _ = release_paths(name, folder)
     if not weights.is_file():
         raise SpecError(f"{name}: this build ships no weights for it ({weights} is missing); train them with "
                         f"scripts/recipes/{name}.sh, or name a checkpoint (.pt) or a filter")
@@ -76,7 +83,7 @@ def resolve(name: str, folder: str | Path | None = None) -> Path:
 
 def load_card(name: str, folder: str | Path | None = None) -> dict[str, Any]:
     """The model card of a shipped release (the JSON beside its weights)."""
-    _, card = _paths(name, folder)
+    _, card = release_paths(name, folder)
     try:
         return json.loads(card.read_text())
     except (OSError, ValueError) as err:
@@ -85,96 +92,82 @@ def load_card(name: str, folder: str | Path | None = None) -> dict[str, Any]:
 
 def shipped(folder: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """The releases whose weights this build holds: name -> model card, in :data:`RELEASES` order."""
-    return {name: load_card(name, folder) for name in RELEASES if _paths(name, folder)[0].is_file()}
+    return {name: load_card(name, folder) for name in RELEASES if release_paths(name, folder)[0].is_file()}
 
 
-def training_record(run: str | Path) -> dict[str, Any]:
-    """What a run folder says about its training: config, last step, time, hardware, best validation.
+def preview_note(name: str, folder: str | Path | None = None) -> str | None:
+    """One line for a user of a ``preview`` release (where to read its figures), or None."""
+    try:
+        card = load_card(name, folder)
+    except SpecError:
+        return None
+    if card.get("status", "preview") != "preview":
+        return None
+    return (f"note: {name} is a preview model (a short training run; it can lose to its input): "
+            f"its figures are in `agan models` and the README's \"Shipped models\"")
 
-    Reads ``RUN/config.json`` and ``RUN/metrics.jsonl``. The training time is
-    the sum of the logged seconds per step times the steps each record covers
-    (validation and checkpoint writing excluded). The best validation is the
-    record with the highest ``val/psnr`` (what ``best.pt`` holds).
 
-    Raises:
-        ValueError: a file is missing or empty (named).
+def best_filter(evaluation: dict[str, Any]) -> dict[str, Any] | None:
+    """The filter row with the highest RGB PSNR of one card evaluation, or None."""
+    filters = [r for r in evaluation["results"] if r["kind"] == "filter"]
+    return max(filters, key=lambda r: r["psnr"]) if filters else None
+
+
+def _row(evaluation: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(r for r in evaluation["results"] if r["kind"] == kind)
+
+
+def _set_name(spec: str) -> str:
+    """A short label of an evaluation's data spec: ``rain12``, ``kodak24 raindrop``."""
+    if spec.startswith("synthetic:"):
+        kinds, _, paths = spec[len("synthetic:"):].rpartition(":")
+        return f"{Path(paths.split(',')[0]).name} {kinds}"
+    return Path(spec).name
+
+
+def headline(card: dict[str, Any]) -> str:
+    """One figure of a card: its first evaluation, the model beside the input and the best filter (RGB PSNR)."""
+    if not card.get("evaluations"):
+        return "not evaluated"
+    evaluation = card["evaluations"][0]
+    model, given = _row(evaluation, "model"), _row(evaluation, "input")
+    text = f"{_set_name(evaluation['data'])}: {model['psnr']:.2f} dB (input {given['psnr']:.2f}"
+    best = best_filter(evaluation)
+    if best is not None:
+        text += f", best filter {best['method']} {best['psnr']:.2f}"
+    return text + ")"
+
+
+def _cell(row: dict[str, Any] | None, grey: bool) -> str:
+    if row is None:
+        return "—"
+    psnr = f"{row['psnr']:.2f}" if grey else f"{row['psnr']:.2f} ({row['psnr_y']:.2f})"
+    return f"{psnr} / {row['ssim']:.3f}"
+
+
+def _verdict(model: dict[str, Any], other: dict[str, Any] | None, label: str) -> str:
+    if other is None:
+        return ""
+    gap = model["psnr"] - other["psnr"]
+    return f"{'beats' if gap > 0 else '**loses to**'} {label} by {abs(gap):.2f} dB"
+
+
+def models_table(cards: dict[str, dict[str, Any]]) -> str:
+    """The shipped models' evaluations as one Markdown table (the README's), from their cards.
+
+    Each cell is ``PSNR RGB (PSNR Y) / SSIM RGB``; grey test sets show one PSNR.
+    The verdict compares RGB PSNR with the input and the best filter.
     """
-    from .plot import read_metrics
-
-    config_path = Path(run) / "config.json"
-    if not config_path.is_file():
-        raise ValueError(f"{config_path}: no such file (is {run} a training run folder?)")
-    config = json.loads(config_path.read_text())
-    records = read_metrics(run)
-    seconds, previous = 0.0, 0
-    for record in records:
-        if "seconds_per_step" in record:
-            seconds += record["seconds_per_step"] * max(record["step"] - previous, 0)
-            previous = record["step"]
-    hardware = sorted({r["device"] for r in records if "device" in r})
-    validated = [r for r in records if "val/psnr" in r]
-    best = max(validated, key=lambda r: r["val/psnr"]) if validated else None
-    return {
-        "config": config,
-        "steps": max(r["step"] for r in records),
-        "training_seconds": round(seconds, 2),
-        "hardware": ", ".join(hardware) or "not recorded",
-        "validation": None if best is None else {
-            "data": config.get("val"), "step": best["step"],
-            **{k.removeprefix("val/"): round(v, 4) for k, v in best.items() if k.startswith("val/")}},
-    }
-
-
-def card_from_run(run: str | Path, name: str, command: str) -> dict[str, Any]:
-    """A model card for the release ``name`` of ``run`` (see :func:`training_record`).
-
-    Args:
-        run: the training run folder.
-        name: the release name (one of :data:`RELEASES`).
-        command: the command that reproduces the run (the recipe).
-    """
-    _check_name(name)
-    record = training_record(run)
-    config = record["config"]
-    return {
-        "name": name,
-        "summary": RELEASES[name],
-        "model": config["model"],
-        "data": config["data"],
-        "steps": record["steps"],
-        "batch": config.get("batch"),
-        "patch": config.get("patch"),
-        "hardware": record["hardware"],
-        "training_seconds": record["training_seconds"],
-        "command": command,
-        "validation": record["validation"],
-        "evaluations": [],
-        "released": time.strftime("%Y-%m-%d"),
-    }
-
-
-def release(checkpoint: str | Path, name: str, card: dict[str, Any], folder: str | Path | None = None) -> tuple[Path, Path]:
-    """Write the release ``name``: the checkpoint's weights as fp16, and the card beside them.
-
-    The weights written are the checkpoint's ``weights`` (the EMA ones when
-    the run kept an EMA); integer buffers stay as they are. Both files are
-    written atomically; the card gets ``parameters`` and ``file_mb``.
-
-    Returns:
-        ``(weights path, card path)``.
-    """
-    _check_name(name)
-    payload = load_checkpoint(checkpoint)
-    weights = {k: v.half() if v.is_floating_point() else v for k, v in payload["weights"].items()}
-    from .architectures import get_architecture
-    from .models import count_parameters
-
-    network = get_architecture(payload["model"]).build(**payload["model_args"])
-    card = {**card, "name": name, "model": payload["model"], "model_args": payload["model_args"],
-            "parameters": count_parameters(network), "weights": "fp16"}
-    weights_path, card_path = _paths(name, folder)
-    save_checkpoint(weights_path, model=payload["model"], model_args=payload["model_args"], weights=weights)
-    card["file_mb"] = round(weights_path.stat().st_size / 2**20, 2)
-    atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
-    return weights_path, card_path
-
+    lines = ["| model | status | test set | images | input | model | other network | best filter | verdict |",
+             "|---|---|---|---:|---|---|---|---|---|"]
+    for name, card in cards.items():
+        for evaluation in card.get("evaluations", []):
+            grey = all(r["psnr"] == r["psnr_y"] for r in evaluation["results"])
+            model, given, best = _row(evaluation, "model"), _row(evaluation, "input"), best_filter(evaluation)
+            networks = [r for r in evaluation["results"] if r["kind"] == "network"]
+            other = "; ".join(f"{r['method']} {_cell(r, grey)}" for r in networks) or "—"
+            best_text = "—" if best is None else f"{best['method']} {_cell(best, grey)}"
+            verdict = "; ".join(v for v in (_verdict(model, given, "input"), _verdict(model, best, "best filter")) if v)
+            lines.append(f"| `{name}` | {card.get('status', 'preview')} | `{evaluation['data']}` | {evaluation['images']} "
+                         f"| {_cell(given, grey)} | {_cell(model, grey)} | {other} | {best_text} | {verdict} |")
+    return "\n".join(lines)

@@ -102,17 +102,24 @@ for _name, _function in filters.FILTERS.items():
 class Method:
     """A resolved method spec: ``method(image)`` restores an HWC float32 [0, 1] image.
 
-    ``label`` is the canonical spec string, used in tables and file names.
+    ``label`` is the canonical spec string, used in tables and file names;
+    ``notes`` are lines a command shows its user once (a preview model says so).
     """
 
     label: str
     steps: tuple[Restorer, ...]
+    notes: tuple[str, ...] = ()
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Restore an HWC float32 RGB or grey image; returns the same shape, float32, in [0, 1]."""
         for step in self.steps:
             image = step(image)
         return image
+
+    @property
+    def learned(self) -> bool:
+        """True when a step is a trained network (its output depends on weights, not only on the input)."""
+        return any(getattr(step, "learned", False) for step in self.steps)
 
     @property
     def gives_attention(self) -> bool:
@@ -174,7 +181,10 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         CheckpointError: a checkpoint that cannot be loaded (named).
         ValueError: an overlap not below the tile.
     """
+    from .pretrained import RELEASES, preview_note
+
     calls = parse_calls(spec)
     model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble}
     steps = tuple(_build_step(name, params, device, model_options) for name, params in calls)
-    return Method("+".join(format_call(name, params) for name, params in calls), steps)
+    notes = tuple(note for name, _ in calls if name in RELEASES and (note := preview_note(name)))
+    return Method("+".join(format_call(name, params) for name, params in calls), steps, notes)

@@ -1,6 +1,5 @@
 """Shipped models: releasing a run as fp16 weights with a model card, resolving release names, recipes."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -13,10 +12,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from agan import pretrained
+from agan import pretrained, release
 from agan.cli import main
 from agan.engine import Trainer
-from agan.registry import build_method
+from agan.evaluation import MetricOptions, RowCache, run_methods
+from agan.registry import Method, build_method
 from agan.train_config import resolve_config
 from data.io import write_image
 from data.spec import SpecError
@@ -41,16 +41,9 @@ def trained_run(tmp_path_factory):
     return folder / "run", spec
 
 
-def _release_script():
-    spec = importlib.util.spec_from_file_location("release_model", ROOT / "scripts" / "release_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_training_record_reads_steps_time_hardware_and_best_validation(trained_run):
     run, spec = trained_run
-    record = pretrained.training_record(run)
+    record = release.training_record(run)
     assert record["steps"] == 6 and record["training_seconds"] > 0
     assert record["hardware"] == f"cpu, {torch.get_num_threads()} threads"
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -61,19 +54,31 @@ def test_training_record_reads_steps_time_hardware_and_best_validation(trained_r
 
 def test_release_writes_fp16_weights_and_a_card_that_restore_and_models_use(trained_run, tmp_path, monkeypatch):
     run, spec = trained_run
-    result = CliRunner().invoke(_release_script().main, [str(run), "dncnn-gray-s25", "--out", str(tmp_path / "w"),
-                                                         "--evaluate", spec, "--compare", "median", "--device", "cpu"])
+    data_root = run.parent
+    result = CliRunner().invoke(main, ["release", str(run), "dncnn-gray-s25", "--out", str(tmp_path / "w"),
+                                       "--evaluate", spec, "--compare", "median", "--compare", str(run / "checkpoints" / "last.pt"),
+                                       "--data-root", str(data_root), "--device", "cpu", "--note", "a test run"])
     assert result.exit_code == 0, result.output
     payload = torch.load(tmp_path / "w" / "dncnn-gray-s25.pt", weights_only=True)
     assert payload["model"] == "dncnn" and payload["model_args"] == {"depth": 4, "width": 8, "in_channels": 3}
     floats = [v for v in payload["weights"].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float16 for v in floats)
     card = json.loads((tmp_path / "w" / "dncnn-gray-s25.json").read_text())
-    assert card["steps"] == 6 and card["data"] == spec and card["command"] == "bash scripts/recipes/dncnn-gray-s25.sh"
+    assert card["status"] == "preview" and card["note"] == "a test run"
+    assert card["steps"] == 6 and card["steps_planned"] == 6 and card["data"] == "synthetic:gaussian(sigma=25):$DATA/photos"
+    assert card["command"].startswith("bash scripts/recipes/dncnn-gray-s25.sh --iters 6 --batch 2 --patch 32")
     assert card["weights"] == "fp16" and card["parameters"] > 0 and card["file_mb"] > 0
+    assert card["validation"]["data"] == card["data"]
+    assert str(tmp_path) not in json.dumps(card) and str(data_root) not in json.dumps(card)
     (evaluation,) = card["evaluations"]
-    assert [r["method"] for r in evaluation["results"]] == ["input", "dncnn-gray-s25", "median"]
-    assert all(np.isfinite(r["psnr"]) for r in evaluation["results"])
+    assert evaluation["data"] == card["data"] and evaluation["images"] == 3
+    kinds = {r["method"]: r["kind"] for r in evaluation["results"]}
+    assert kinds == {"input": "input", "dncnn-gray-s25": "model", "median": "filter", "last.pt": "network"}
+    assert all(np.isfinite(r["psnr"]) and np.isfinite(r["psnr_y"]) for r in evaluation["results"])
+    model_row = next(r for r in evaluation["results"] if r["kind"] == "model")
+    input_row = next(r for r in evaluation["results"] if r["kind"] == "input")
+    assert model_row["psnr"] != input_row["psnr"]
+    assert not list((tmp_path / "w").glob(".staging*"))
 
     # the release name is now a method, and `agan models` shows its card
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "w")
@@ -81,9 +86,83 @@ def test_release_writes_fp16_weights_and_a_card_that_restore_and_models_use(trai
     image = scene(40, 44, seed=9)
     restored = method(image)
     assert method.label == "dncnn-gray-s25" and restored.shape == image.shape and restored.dtype == np.float32
+    assert method.notes and "preview" in method.notes[0]
     listing = CliRunner().invoke(main, ["models"]).output
-    assert "dncnn-gray-s25" in listing and "6 steps on cpu" in listing
+    assert "dncnn-gray-s25" in listing and "[preview]" in listing and "6 steps on cpu" in listing
+    assert f"photos gaussian(sigma=25): {model_row['psnr']:.2f} dB (input {input_row['psnr']:.2f}" in listing
     assert "unet-weather" in listing and "not in this build (train: scripts/recipes/unet-weather.sh)" in listing
+
+
+def test_a_run_shipped_without_checkpoints_releases_its_release_file(trained_run, tmp_path):
+    """A run trained elsewhere comes as config.json, metrics.jsonl and release/NAME.pt (no checkpoints/)."""
+    run, _ = trained_run
+    shipped_run = tmp_path / "elsewhere" / "dncnn-gray-s25"
+    shutil.copytree(run, shipped_run, ignore=shutil.ignore_patterns("checkpoints"))
+    release.release(run / "checkpoints" / "best.pt", "dncnn-gray-s25", {}, shipped_run / "release")
+    assert release.find_checkpoint(shipped_run, "dncnn-gray-s25") == shipped_run / "release" / "dncnn-gray-s25.pt"
+    with pytest.raises(ValueError, match="no checkpoints/best.pt and no release/unet-weather.pt"):
+        release.find_checkpoint(shipped_run, "unet-weather")
+    weights, card = release.make_release(shipped_run, "dncnn-gray-s25", out=tmp_path / "w", data_root=run.parent,
+                                         echo=lambda *_: None)
+    expected = torch.load(run / "checkpoints" / "best.pt", weights_only=True)["weights"]
+    got = torch.load(weights, weights_only=True)["weights"]
+    assert all(torch.equal(got[k], v.half() if v.is_floating_point() else v) for k, v in expected.items())
+    assert json.loads(card.read_text())["steps"] == 6
+
+
+def test_a_failed_evaluation_leaves_the_previous_release_whole(trained_run, tmp_path):
+    run, spec = trained_run
+    out = tmp_path / "w"
+    release.make_release(run, "dncnn-gray-s25", out=out, data_root=run.parent, echo=lambda *_: None)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(SpecError, match="outside the data folder"):
+        release.make_release(run, "dncnn-gray-s25", out=out, data_root=run.parent, specs=(str(tmp_path),))
+    with pytest.raises(ValueError):
+        release.make_release(run, "dncnn-gray-s25", out=out, data_root=run.parent, echo=lambda *_: None,
+                             specs=(f"synthetic:no-such-kind:{run.parent / 'photos'}",))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_portable_spec_names_data_relative_to_the_data_folder(tmp_path, monkeypatch):
+    root = tmp_path / "sets"
+    (root / "kodak24").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert release.portable_spec("sets/kodak24", root) == "$DATA/kodak24"
+    assert release.portable_spec(f"synthetic:rain(angle=10)+haze:{root}/kodak24,sets/b", root) == \
+        "synthetic:rain(angle=10)+haze:$DATA/kodak24,$DATA/b"
+    assert release.portable_spec("$DATA/set5", root) == "$DATA/set5"
+    with pytest.raises(SpecError, match="outside the data folder"):
+        release.portable_spec("/elsewhere/photos", root)
+
+
+def test_recipe_command_repeats_what_the_run_changed():
+    config = resolve_config("dncnn", {"data": "x", "out": "y"}, ROOT / "scripts" / "recipes" / "dncnn-gray-s25.json")
+    assert release.recipe_command("dncnn-gray-s25", config.to_json()) == "bash scripts/recipes/dncnn-gray-s25.sh"
+    config.iters, config.workers = 13000, 2
+    assert release.recipe_command("dncnn-gray-s25", config.to_json()) == \
+        "bash scripts/recipes/dncnn-gray-s25.sh --iters 13000 --workers 2"
+
+
+def test_filter_scores_are_cached_and_reused(tmp_path):
+    """A cached filter is not run again on the same images; a changed image misses the cache."""
+    calls = []
+
+    def counting(image):
+        calls.append(1)
+        return image
+
+    cache = RowCache(tmp_path / "scores.jsonl")
+    method = Method("counting", (counting,))
+    clean = scene(24, 24)
+    dataset = [{"degraded": np.clip(clean + 0.05, 0, 1), "clean": clean, "name": "a"}]
+    first, _ = run_methods(dataset, [method], cache=cache, progress=False, also={"y": MetricOptions(y_channel=True)})
+    second, _ = run_methods(dataset, [method], cache=RowCache(tmp_path / "scores.jsonl"), progress=False,
+                            also={"y": MetricOptions(y_channel=True)})
+    assert len(calls) == 1 and first == second and "psnr_y" in first[0]
+    run_methods(dataset, [method], cache=cache, progress=False)  # other conventions: measured again
+    dataset[0]["degraded"] = clean
+    run_methods(dataset, [method], cache=cache, progress=False)  # other images: measured again
+    assert len(calls) == 3
 
 
 def test_a_release_missing_from_the_build_is_a_clear_error(tmp_path, monkeypatch):

@@ -1,15 +1,26 @@
 # Shared by the recipes: where the image sets are, where runs go, and how a recipe ends.
-#   DATA  folder of the image sets (default ../shared/data, as in the repository's sibling checkout)
-#   RUNS  folder for the run folders (default runs)
+#   DATA         folder of the image sets (default ../shared/data, as in the repository's sibling checkout)
+#   RUNS         folder for the run folders (default runs)
+#   RELEASE_RUN  release this run folder (trained elsewhere, e.g. a folder of ../shared/models/) instead of training
+#   STATUS       the card's status: preview (default) or stable
+#   NOTE         a sentence for the card on what the figures do not say
 # Extra arguments to a recipe go to `agan train` (e.g. --max-minutes 60 to train in sessions:
 # rerunning the recipe resumes the run where it stopped, then releases it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DATA=${DATA:-../shared/data}
 RUNS=${RUNS:-runs}
+export DATA
 WEATHER="weather-mix(kinds=1,among=raindrop|rain|snow|dust)"
 COLOUR_SETS="$DATA/kodak24,$DATA/mcmaster,$DATA/set14"
 FILTERS=(--compare mean --compare median --compare gaussian --compare bilateral --compare nlm --compare wavelet --compare bm3d)
+# The weather models' test sets: the real-format rain pairs, then each weather kind on Kodak24 (seed 0).
+WEATHER_TESTS=(--evaluate "$DATA/rain12" --evaluate "$DATA/rain100l_subset" --evaluate "$DATA/jorder_small/test"
+               --evaluate "synthetic:raindrop:$DATA/kodak24" --evaluate "synthetic:rain:$DATA/kodak24"
+               --evaluate "synthetic:snow:$DATA/kodak24" --evaluate "synthetic:dust:$DATA/kodak24")
+
+# training: true unless RELEASE_RUN names a run to release as it is
+training() { [ -z "${RELEASE_RUN:-}" ]; }
 
 # finished RUN: true when RUN's last checkpoint reached the configured number of steps
 finished() {
@@ -22,4 +33,12 @@ last = run / "checkpoints" / "last.pt"
 done = last.is_file() and load_checkpoint(last)["training"]["step"] >= json.loads((run / "config.json").read_text())["iters"]
 sys.exit(0 if done else 1)
 PY
+}
+
+# release NAME RUN ARGS...: `agan release` with the card's status and note; filter scores are shared between releases
+release() {
+    local name=$1 run=$2
+    shift 2
+    agan release "$run" "$name" --status "${STATUS:-preview}" ${NOTE:+--note "$NOTE"} --data-root "$DATA" \
+        --cache "$RUNS/filter-scores.jsonl" "$@"
 }
