@@ -11,4 +11,4 @@ if training; then
         --data "synthetic:$WEATHER:$COLOUR_SETS" --val "synthetic:$WEATHER:$DATA/set5" --out "$RUN" "$@"
     finished "$RUN" || { echo "$RUN: not finished; run the recipe again to resume"; exit 0; }
 fi
-release attentive-gan-weather "$RUN" "${WEATHER_TESTS[@]}" --compare unet-weather "${FILTERS[@]}"
+release attentive-gan-weather "$RUN" "${WEATHER_TESTS[@]}" --compare unet-weather "${WEATHER_FILTERS[@]}"

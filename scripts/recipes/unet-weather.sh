@@ -8,4 +8,4 @@ if training; then
         --data "synthetic:$WEATHER:$COLOUR_SETS" --val "synthetic:$WEATHER:$DATA/set5" --out "$RUN" "$@"
     finished "$RUN" || { echo "$RUN: not finished; run the recipe again to resume"; exit 0; }
 fi
-release unet-weather "$RUN" "${WEATHER_TESTS[@]}" "${FILTERS[@]}"
+release unet-weather "$RUN" "${WEATHER_TESTS[@]}" "${WEATHER_FILTERS[@]}"
