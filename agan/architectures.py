@@ -76,6 +76,9 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
     payload = load_checkpoint(path, map_location="cpu")
     if payload["model"] not in ARCHITECTURES:
         raise CheckpointError(f"{path}: unknown model {payload['model']!r}; known: {', '.join(ARCHITECTURES)}")
+    if not all(torch.isfinite(v).all() for v in payload["weights"].values() if v.is_floating_point()):
+        raise CheckpointError(f"{path}: its weights are not finite (NaN or infinite): the training that wrote it "
+                              "diverged; use an earlier checkpoint")
     try:
         model = ARCHITECTURES[payload["model"]].build(**payload["model_args"])
         weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["weights"].items()}

@@ -98,7 +98,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle with foreign objects, ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        text = str(err)
+        if "Unsupported global" in text:  # never pass on torch's advice to load it with weights_only=False
+            raise CheckpointError(f"{path}: refused: it holds Python objects beyond tensors and plain values, "
+                                  "and agan never unpickles those (an agan checkpoint holds none)") from None
+        if "Weights only load failed" in text:
+            first = "not a PyTorch file, or a damaged one"
+        else:
+            first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(payload, dict) or not {"format", "model", "model_args", "weights"} <= set(payload):
         raise CheckpointError(f"{path}: not an agan checkpoint (needs format, model, model_args, weights)")

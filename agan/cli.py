@@ -332,6 +332,7 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
 @click.option("--patch", type=int, default=None, help="Patch side in pixels (default 128).")
 @click.option("--lr", type=float, default=None, help="Learning rate (default per model: GAN 2e-4, DnCNN 1e-3, U-Net 2e-4).")
 @click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None, help="Learning-rate schedule (default cosine).")
+@click.option("--warmup", type=click.IntRange(min=0), default=None, help="Steps of a linear lr ramp at the start (default 0; useful with --init).")
 @click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs.")
 @click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache.")
 @click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1).")
@@ -340,11 +341,14 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
 @click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision on CUDA.")
 @click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files').")
 @click.option("--val-every", type=int, default=None, help="Steps between validations (default 200).")
+@click.option("--val-limit", type=click.IntRange(min=1), default=None, help="Validation images (default the first 4 of each validation set).")
 @click.option("--save-every", type=int, default=None, help="Steps between checkpoints (default 200).")
 @click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 0).")
 @click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto).")
 @click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it.")
+@click.option("--init", default=None, help="Start from the weights of a shipped model (agan models) or a checkpoint .pt: fine-tuning, with a fresh optimizer and schedule.")
+@click.option("--minutes", type=float, default=None, help="A time budget: after a warm-up, --iters is set so that the schedule (low lr, last validation, best.pt) ends within M minutes.")
 @click.option("--max-minutes", type=float, default=None, help="End this session after N minutes (writing last.pt); rerun to resume.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and the model size; train nothing.")
 def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, config_file: Path | None, dry_run: bool,
@@ -358,24 +362,26 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
 
     \b
     Example:
-      agan train dncnn --data 'synthetic:gaussian(sigma=25):train400/' \
+      agan train dncnn --data 'synthetic:gaussian(sigma=25):train400/' \\
         --val 'synthetic:gaussian(sigma=25,clip=false):set12/' --out runs/dncnn --iters 20000
     """
     from .architectures import get_architecture
     from .engine import Trainer, TrainingError
     from .losses import PerceptualWeightsMissing
-    from .train_config import TrainConfig, resolve_config
+    from .run_guard import Interrupted, RunLocked
+    from .train_config import TrainConfig, resolve_config, resume_changes
 
     get_architecture(model)
     saved = out / "config.json"
     if saved.exists() and (out / "checkpoints" / "last.pt").exists():
-        config = TrainConfig.from_json(json.loads(saved.read_text()))
+        config = TrainConfig.read(saved)
         if config.model != model:
             raise click.ClickException(f"{out}: holds a {config.model} run, not {model}")
         config.out = str(out)  # the folder may have been moved or copied since
-        for key in ("iters", "device", "workers", "val_every", "save_every"):
-            if options.get(key) is not None:
-                setattr(config, key, options[key])
+        asked = {**(json.loads(config_file.read_text()) if config_file else {}),
+                 **{k: v for k, v in options.items() if v is not None}, "data": data_spec, "val": val_spec}
+        for line in resume_changes(config, asked):
+            click.echo(line, err=True)
         config.check()
     else:
         if data_spec is None and config_file is None:
@@ -389,7 +395,10 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
         if dry_run:
             return
         last = trainer.fit(progress=sys.stderr.isatty(), max_minutes=max_minutes)
-    except (TrainingError, PerceptualWeightsMissing) as err:
+    except Interrupted as err:
+        click.echo(f"Stopped: {err}", err=True)
+        sys.exit(err.exit_code)
+    except (TrainingError, PerceptualWeightsMissing, RunLocked) as err:
         raise click.ClickException(str(err)) from None
     if trainer.main:
         click.echo(f"trained {config.model} to step {trainer.step}: {last} (best: {last.parent / 'best.pt'})")

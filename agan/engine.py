@@ -24,10 +24,13 @@ dataset's HWC numpy arrays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import random
+import re
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -49,17 +52,25 @@ from .device import describe_hardware, resolve_device
 from .grids import grid
 from .inference import run_network
 from .models import GeneratorOutput, count_parameters
+from .run_guard import Interrupted, RunLock, StopSignals
 from .train_config import TrainConfig
+
+
+#: Training images are decoded once and kept in memory when they take at most this (decoded, 3 bytes a pixel).
+PRELOAD_BYTES = 4 * 2**30
 
 
 class TrainingError(RuntimeError):
     """Training stopped: a non-finite loss, or a run folder that does not match the command."""
 
 
-def to_tensor(batch: dict[str, Any], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Collated HWC float32 numpy arrays (as tensors N,H,W,C) to NCHW ``degraded, clean`` and N1HW ``mask``."""
-    degraded = batch["degraded"].permute(0, 3, 1, 2).contiguous().to(device, non_blocking=True)
-    clean = batch["clean"].permute(0, 3, 1, 2).contiguous().to(device, non_blocking=True)
+def to_tensor(batch: dict[str, Any], device: torch.device,
+              channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Collated HWC float32 numpy arrays (as tensors N,H,W,C) to NCHW ``degraded, clean`` and N1HW ``mask``
+    (``degraded`` and ``clean`` in channels_last memory format when asked)."""
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    degraded = batch["degraded"].permute(0, 3, 1, 2).contiguous(memory_format=layout).to(device, non_blocking=True)
+    clean = batch["clean"].permute(0, 3, 1, 2).contiguous(memory_format=layout).to(device, non_blocking=True)
     mask = batch["mask"][:, None].contiguous().to(device, non_blocking=True)
     return degraded, clean, mask
 
@@ -100,17 +111,19 @@ def lr_factor(config: TrainConfig, step: int) -> float:
 
     cosine: from 1 down to ``min_lr_ratio`` at ``iters`` (and flat after it);
     step: times ``gamma`` every ``step_size`` steps (default ``iters // 3``);
-    constant: 1. Being a function of the step and the configuration only,
+    constant: 1; all times a linear ramp over the first ``warmup`` steps. Being a
+    function of the step and the configuration only,
     the schedule resumes exactly, and a run resumed with a larger ``--iters``
     follows the schedule of the new length instead of PyTorch's
     ``CosineAnnealingLR``, which climbs back up after its ``T_max``.
     """
+    ramp = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
     if config.schedule == "cosine":
         t = min(step, config.iters) / config.iters
-        return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+        return ramp * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t)))
     if config.schedule == "step":
-        return config.gamma ** (step // (config.step_size or max(1, config.iters // 3)))
-    return 1.0
+        return ramp * config.gamma ** (step // (config.step_size or max(1, config.iters // 3)))
+    return ramp
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
@@ -122,6 +135,17 @@ def _resume_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, config: Train
     scheduler.last_epoch = step
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
         group["lr"] = base * lr_factor(config, step)
+
+
+def _to_cpu(value: Any) -> Any:
+    """Tensors in nested dicts, lists and tuples moved to the CPU (the optimizer state of a CUDA run)."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -142,6 +166,9 @@ class Trainer:
         self.main = self.rank == 0
         self.run = Path(config.out)
         architecture = get_architecture(config.model)
+        init = self._init_payload() if config.init else None
+        if init is not None:  # the starting weights fix the architecture; the config may still add arguments
+            config.model_args = {**init["model_args"], **config.model_args}
 
         source = open_source(config.data, grey=config.grey)
         if config.grey is None:
@@ -150,7 +177,8 @@ class Trainer:
             channels = config.model_args.get("in_channels") or source.load_clean(0).shape[2]
             config.grey = source.grey = channels == 1
         channels = 1 if config.grey else 3
-        self.train_set = PatchDataset(source, config.patch, seed=config.seed)
+        self.train_set = PatchDataset(source, config.patch, seed=config.seed,
+                                      masks=architecture.discriminator is not None)
         self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
                         if config.val else None)
         model_args = {"in_channels": channels, **config.model_args}
@@ -161,6 +189,8 @@ class Trainer:
         self.model = architecture.build(**model_args).to(self.device)
         self.disc = (architecture.discriminator(in_channels=channels).to(self.device)
                      if architecture.discriminator is not None else None)
+        if init is not None:
+            self._load_init(init)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
                                           weight_decay=config.weight_decay)
         self.scheduler = _scheduler(self.optimizer, config)
@@ -171,15 +201,22 @@ class Trainer:
             self.perceptual = (losses.PerceptualLoss().to(self.device) if config.perceptual == "vgg" else None)
         self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
                     if config.ema else None)
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp) if self.device.type == "cuda" else None
+        # bf16 autocast runs on CUDA and on CPUs (fast where they have AMX / AVX-512 BF16); fp16 on CUDA only
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16 if self.device.type == "cuda" else None
+                          }.get(config.amp)
         if config.amp != "none" and self.amp_dtype is None and self.main:
             self.log(f"note: --amp {config.amp} applies on CUDA only; training in fp32 on {self.device}")
+        if self.amp_dtype is not None and self.device.type == "cpu":  # oneDNN's bf16 convolutions want NHWC
+            self.model = self.model.to(memory_format=torch.channels_last)
+            if self.disc is not None:
+                self.disc = self.disc.to(memory_format=torch.channels_last)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
             if self.disc is not None:
                 self.disc = nn.parallel.DistributedDataParallel(self.disc, device_ids=ids)
+        self._channels_last = self.amp_dtype is not None and self.device.type == "cpu"
         self.hardware = describe_hardware(self.device, self.world)  # recorded in metrics.jsonl for model cards
         self.step = 0
         self.best = -math.inf
@@ -193,6 +230,28 @@ class Trainer:
             self.device = torch.device("cuda", local)
         if not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+
+    def _init_payload(self) -> dict[str, Any]:
+        """The checkpoint ``config.init`` names (a shipped release or a ``.pt`` file), checked against the model."""
+        from .pretrained import RELEASES, resolve
+
+        path = resolve(self.config.init) if self.config.init in RELEASES else Path(self.config.init)
+        payload = load_checkpoint(path)
+        if payload["model"] != self.config.model:
+            raise TrainingError(f"--init {self.config.init}: holds a {payload['model']} network, not {self.config.model}")
+        return payload
+
+    def _load_init(self, payload: dict[str, Any]) -> None:
+        """Start from ``payload``'s weights (and its discriminator's, for a GAN training checkpoint)."""
+        weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["weights"].items()}
+        try:
+            self.model.load_state_dict(weights)
+            discriminator = (payload.get("training") or {}).get("discriminator")
+            if self.disc is not None and discriminator is not None:
+                self.disc.load_state_dict(discriminator)
+        except RuntimeError as err:
+            raise TrainingError(f"--init {self.config.init}: its weights do not fit this model "
+                                f"({str(err).strip().splitlines()[0]})") from None
 
     def describe(self) -> str:
         """What a dry run prints: the resolved configuration and the model's size."""
@@ -213,6 +272,20 @@ class Trainer:
         return (self.ema.module if self.ema is not None else _unwrap(self.model)).state_dict()
 
     def save(self, name: str) -> Path:
+        """Write ``checkpoints/NAME`` (all tensors on the CPU, so it resumes on any device).
+
+        Raises:
+            TrainingError: a weight is NaN or infinite; nothing is written, the
+                previous checkpoint stays.
+        """
+        networks = [("generator" if self.disc is not None else "model", _unwrap(self.model))]
+        if self.disc is not None:
+            networks.append(("discriminator", _unwrap(self.disc)))
+        for label, network in networks:
+            if not all(torch.isfinite(p).all() for p in network.parameters()):
+                kept = self.run / "checkpoints" / name
+                raise TrainingError(f"step {self.step}: the {label}'s weights are not finite; {name} not written"
+                                    + (f", {kept} kept" if kept.exists() else ""))
         training = {
             "step": self.step,
             "best": self.best,
@@ -226,11 +299,17 @@ class Trainer:
             training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict())
         if self.ema is not None:
             training["ema"] = self.ema.state_dict()
+        training = _to_cpu(training)
         return save_checkpoint(self.run / "checkpoints" / name, model=self.config.model,
                                model_args=self.config.model_args, weights=self._weights_for_release(), training=training)
 
     def resume(self, path: Path) -> None:
-        state = load_checkpoint(path, map_location=self.device)
+        """Continue from a training checkpoint, read on the CPU and moved to the run's device.
+
+        RNG states must stay CPU tensors (``torch.set_rng_state``), whatever
+        device the run was saved or resumes on.
+        """
+        state = load_checkpoint(path, map_location="cpu")
         training = state.get("training")
         if training is None or state["model"] != self.config.model:
             raise TrainingError(f"{path}: not a training checkpoint of {self.config.model}")
@@ -303,6 +382,9 @@ class Trainer:
     def validate(self) -> tuple[dict[str, float], np.ndarray | None]:
         """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first.
 
+        A validation spec of several parts (``A; B``) also logs each part's
+        mean PSNR as ``val/psnr@LABEL``; ``best.pt`` follows the overall mean.
+
         For the GAN also ``val/attention_auc``: the mean ROC AUC of the last
         attention map against each image's mask (:func:`metrics.attention_auc`;
         images whose mask is empty or full are left out).
@@ -328,6 +410,10 @@ class Trainer:
         net.train()
         values = np.array(scores)
         result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean())}
+        labels = self.val_set.labels
+        if len(set(labels)) > 1:  # a joined spec: each part's PSNR too
+            for label in dict.fromkeys(labels):
+                result[f"val/psnr@{label}"] = float(np.mean([v for v, l in zip(values[:, 0], labels) if l == label]))
         aucs = [a for a in aucs if not math.isnan(a)]
         if aucs:
             result["val/attention_auc"] = float(np.mean(aucs))
@@ -399,8 +485,21 @@ class Trainer:
         """Train up to ``config.iters`` steps, resuming from ``RUN/checkpoints/last.pt`` when present.
 
         ``stop_after`` (steps) and ``max_minutes`` end this session early, after
-        writing ``last.pt``; running again resumes from there.
+        writing ``last.pt``; running again resumes from there. ``config.minutes``
+        sets ``iters`` from the speed measured after a warm-up (see
+        :meth:`_fit_budget`). The run folder is locked while it trains
+        (:class:`~agan.run_guard.RunLock`); SIGINT/SIGTERM and a failing data
+        file write ``last.pt`` before stopping.
+
+        Raises:
+            TrainingError: a non-finite loss or weights, a data file that cannot be read.
+            Interrupted: SIGINT or SIGTERM (after writing ``last.pt``).
+            RunLocked: another process trains this folder.
         """
+        with RunLock(self.run) if self.main else contextlib.nullcontext(), StopSignals() as signals:
+            return self._fit(progress, stop_after, max_minutes, signals)
+
+    def _fit(self, progress: bool, stop_after: int | None, max_minutes: float | None, signals: StopSignals) -> Path:
         deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
         c = self.config
         last = self.run / "checkpoints" / "last.pt"
@@ -408,12 +507,18 @@ class Trainer:
             self.resume(last)
             if self.main:
                 self.log(f"resuming {self.run} at step {self.step}")
+        budget = self._budget_start() if c.minutes and not last.exists() else None
         if self.main:
             self.run.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.run / "config.json", (json.dumps(c.to_json(), indent=2) + "\n").encode())
+            self._write_config()
+            if c.init and not last.exists():  # where the starting weights came from, for the release's card
+                from .release import init_lineage
+
+                atomic_write_bytes(self.run / "lineage.json", json.dumps(init_lineage(c.init), indent=2).encode())
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(self.run))
+        self._preload()
         loader = DataLoader(self.train_set, batch_size=c.batch, num_workers=c.workers,
                             sampler=StepSampler(self.step, c.iters, c.batch, self.rank, self.world),
                             pin_memory=self.device.type == "cuda", persistent_workers=c.workers > 0)
@@ -425,8 +530,10 @@ class Trainer:
         from tqdm import tqdm
 
         bar = tqdm(total=c.iters, initial=self.step, desc="train", unit="step", disable=not (progress and self.main))
-        for batch in loader:
-            degraded, clean, mask = to_tensor(batch, self.device)
+        batches = iter(loader)
+        while self.step < c.iters:
+            batch = self._next_batch(batches)
+            degraded, clean, mask = to_tensor(batch, self.device, channels_last=self._channels_last)
             if self.disc is not None:
                 terms = self.adversarial_step(degraded, clean, mask)
             else:
@@ -442,10 +549,18 @@ class Trainer:
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
+            if budget is not None and self._fit_budget(budget):
+                budget, bar.total = None, c.iters
             log_due = self.step % c.log_every == 0 or self.step == c.iters
             saved_last = self._log_and_save(sums, count, started, log_due) if self.main else False
             if log_due:
                 sums, count, started = {}, 0, time.perf_counter()
+            if signals.signum is not None:
+                if self.main and not saved_last:
+                    self.save("last.pt")
+                name = signal.Signals(signals.signum).name
+                raise Interrupted(f"{name} at step {self.step}: wrote {last}; run the same command to resume",
+                                  signals.signum)
             if self._should_stop(stop_after, deadline):
                 if self.main and not saved_last:
                     self.save("last.pt")
@@ -455,4 +570,74 @@ class Trainer:
             self.writer.close()
         if self.world > 1:
             dist.barrier()
-        return self.run / "checkpoints" / "last.pt"
+        return last
+
+    def _preload(self) -> None:
+        """Decode the training images once, before the workers start, when they fit in :data:`PRELOAD_BYTES`."""
+        source = self.train_set.source
+        estimate = source.decoded_bytes()
+        if estimate > PRELOAD_BYTES:
+            if self.main:
+                self.log(f"note: the training images take about {estimate / 2**30:.1f} GB decoded; "
+                         "each patch decodes its image again")
+            return
+        began = time.monotonic()
+        held = source.preload()
+        if self.main:
+            self.log(f"decoded the {len(source.files())} training files once: {held / 2**20:.0f} MB in "
+                     f"{time.monotonic() - began:.1f} s")
+
+    def _next_batch(self, batches) -> dict[str, Any]:
+        """The next batch; when a data file cannot be read, ``last.pt`` is written and the file named."""
+        try:
+            return next(batches)
+        except StopIteration:
+            raise
+        except Exception as err:  # re-raised from a DataLoader worker: its first line is torch's, not ours
+            lines = [line for line in str(err).strip().splitlines() if line.strip()]
+            cause = re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else type(err).__name__
+            if self.main and self.step > 0:
+                self.save("last.pt")
+            raise TrainingError(f"{cause} (at step {self.step}; last.pt holds it: rerun to resume)") from None
+
+    def _write_config(self) -> None:
+        atomic_write_bytes(self.run / "config.json", (json.dumps(self.config.to_json(), indent=2) + "\n").encode())
+
+    # ----------------------------------------------------------- time budget
+    def _budget_start(self) -> dict[str, float]:
+        """Begin a ``--minutes`` run: train on an open-ended schedule until the warm-up has been timed."""
+        budget = {"start": time.monotonic(), "seconds": 60.0 * self.config.minutes, "steps": self.step}
+        self.config.iters = 10**9  # provisional: the cosine is flat at the start, so the warm-up lr is the base lr
+        return budget
+
+    def _fit_budget(self, budget: dict[str, float]) -> bool:
+        """After a warm-up (a tenth of the budget), set ``iters`` so that the schedule ends within it.
+
+        The time per step is measured; a validation is timed once (its
+        result logged) and counted every ``val_every`` steps; 5 % of the
+        budget is kept for the last validation and checkpoints. Returns True
+        once ``iters`` is set (and written to config.json).
+        """
+        elapsed = time.monotonic() - budget["start"]
+        if elapsed < 0.1 * budget["seconds"] or self.step - budget["steps"] < 2:
+            return False
+        per_step = elapsed / (self.step - budget["steps"])
+        per_validation = 0.0
+        if self.val_set is not None:
+            began = time.monotonic()
+            scores, _ = self.validate() if self.main else ({}, None)
+            per_validation = time.monotonic() - began
+            if self.main:
+                self._write_metrics({"step": self.step, **scores})
+        left = budget["seconds"] * 0.95 - (time.monotonic() - budget["start"])
+        steps = int(left / (per_step + per_validation / self.config.val_every)) if left > 0 else 0
+        if self.world > 1:  # every process must stop at the same step
+            agreed = torch.tensor([steps], device=self.device)
+            dist.all_reduce(agreed, op=dist.ReduceOp.MIN)
+            steps = int(agreed.item())
+        self.config.iters = self.step + max(steps, 1)
+        if self.main:
+            self._write_config()
+            self.log(f"--minutes {self.config.minutes:g}: {per_step:.3f} s a step, {per_validation:.1f} s a "
+                     f"validation; the schedule ends at step {self.config.iters}")
+        return True

@@ -16,11 +16,34 @@ from data.io import atomic_write_bytes
 
 
 def read_metrics(run: str | Path) -> list[dict]:
-    """The records of ``RUN/metrics.jsonl``; ValueError naming the file when it is missing or empty."""
+    """The records of ``RUN/metrics.jsonl`` along the run's final timeline.
+
+    A last line cut short (a run killed while writing it) is skipped. When a
+    run was resumed from an older ``last.pt``, the steps logged after that
+    checkpoint by the interrupted session are logged again; the older copies
+    are dropped, and records of the same step are merged.
+
+    Raises:
+        ValueError: the file is missing, empty, or has a broken line before the last (named).
+    """
     path = Path(run) / "metrics.jsonl"
     if not path.is_file():
         raise ValueError(f"{path}: no such file (is {run} a training run folder?)")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    records: list[dict] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}: line {number} is not a JSON record") from None
+        while records and records[-1]["step"] > record["step"]:
+            records.pop()  # logged by a session that was interrupted and resumed from an earlier step
+        if records and records[-1]["step"] == record["step"]:
+            records[-1] = {**records[-1], **record}
+        else:
+            records.append(record)
     if not records:
         raise ValueError(f"{path}: no records yet")
     return records

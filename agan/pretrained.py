@@ -152,15 +152,42 @@ def _verdict(model: dict[str, Any], other: dict[str, Any] | None, label: str) ->
     return f"{'beats' if gap > 0 else '**loses to**'} {label} by {abs(gap):.2f} dB"
 
 
-def models_table(cards: dict[str, dict[str, Any]]) -> str:
-    """The shipped models' evaluations as one Markdown table (the README's), from their cards.
+def _md(text: str) -> str:
+    """``text`` for a Markdown table cell: a ``|`` (as in ``among=rain|snow``) would split the cell."""
+    return text.replace("|", "\\|")
 
-    Each cell is ``PSNR RGB (PSNR Y) / SSIM RGB``; grey test sets show one PSNR.
-    The verdict compares RGB PSNR with the input and the best filter.
+
+def _spec_paths(spec: str | None) -> set[str]:
+    """The folders a (card's, portable) data spec reads: ``$DATA/kodak24``, ..."""
+    paths: set[str] = set()
+    for part in (spec or "").split(";"):
+        part = part.strip().split("*")[0]
+        if part.startswith("synthetic:"):
+            paths.update(p.strip() for p in part.rpartition(":")[2].split(","))
+        elif part:
+            paths.add(part.removeprefix("pairs:").split("=")[0])
+    return paths
+
+
+def models_table(cards: dict[str, dict[str, Any]]) -> str:
+    """The shipped models and their evaluations as Markdown (the README's), from their cards.
+
+    First a line per model (status, what it restores, its training); then one row per
+    evaluation. Each cell is ``PSNR RGB (PSNR Y) / SSIM RGB``; grey test sets show one
+    PSNR. The verdict compares RGB PSNR with the input and the best filter. A test set
+    whose photos were among the model's training photos is marked with a dagger.
     """
-    lines = ["| model | status | test set | images | input | model | other network | best filter | verdict |",
-             "|---|---|---|---:|---|---|---|---|---|"]
+    lines = ["| model | status | restores | trained |", "|---|---|---|---|"]
     for name, card in cards.items():
+        steps = (f"{card['steps']} of {card['steps_planned']} planned steps" if card.get("steps_planned")
+                 not in (None, card["steps"]) else f"{card['steps']} steps")
+        lines.append(f"| `{name}` | {card.get('status', 'preview')} | {card['summary']} | {steps} on "
+                     f"{card['hardware']}, {card['training_seconds'] / 60:.1f} min, on `{_md(card['data'])}` |")
+    lines += ["", "| model | test set | images | input | model | other network | best filter | verdict |",
+              "|---|---|---:|---|---|---|---|---|"]
+    seen_any = False
+    for name, card in cards.items():
+        trained_on = _spec_paths(card.get("data"))
         for evaluation in card.get("evaluations", []):
             grey = all(r["psnr"] == r["psnr_y"] for r in evaluation["results"])
             model, given, best = _row(evaluation, "model"), _row(evaluation, "input"), best_filter(evaluation)
@@ -168,6 +195,11 @@ def models_table(cards: dict[str, dict[str, Any]]) -> str:
             other = "; ".join(f"{r['method']} {_cell(r, grey)}" for r in networks) or "—"
             best_text = "—" if best is None else f"{best['method']} {_cell(best, grey)}"
             verdict = "; ".join(v for v in (_verdict(model, given, "input"), _verdict(model, best, "best filter")) if v)
-            lines.append(f"| `{name}` | {card.get('status', 'preview')} | `{evaluation['data']}` | {evaluation['images']} "
+            seen = bool(_spec_paths(evaluation["data"]) & trained_on)
+            seen_any |= seen
+            lines.append(f"| `{name}` | `{_md(evaluation['data'])}`{' †' if seen else ''} | {evaluation['images']} "
                          f"| {_cell(given, grey)} | {_cell(model, grey)} | {other} | {best_text} | {verdict} |")
+    if seen_any:
+        lines += ["", "† the model was trained on these photos (with other random degradations): the row measures "
+                      "fit to its training photos, not generalisation."]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -36,8 +37,8 @@ from .train_config import TrainConfig, resolve_config
 
 __all__ = [
     "DATA_VARIABLE", "RECIPES_DIR", "card_from_run", "default_data_root", "evaluate_release", "evaluation_text",
-    "find_checkpoint", "make_release", "portable_label", "portable_spec", "recipe_command", "release",
-    "training_record", "write_card",
+    "find_checkpoint", "init_lineage", "lineage", "make_release", "portable_label", "portable_spec",
+    "recipe_command", "release", "stage", "training_record", "write_card",
 ]
 
 #: How cards and recipes name the folder of the image sets.
@@ -66,7 +67,8 @@ def portable_spec(spec: str | None, data_root: str | Path) -> str | None:
     """``spec`` with each path written as ``$DATA/<path relative to data_root>``.
 
     ``PATH``, ``pairs:DEGRADED=CLEAN`` and ``synthetic:KINDS:PATH[,PATH...]``
-    specs are rewritten; a path is resolved against the working folder first.
+    specs are rewritten, and each part of a ``;``-joined spec; a path is
+    resolved against the working folder first.
 
     Raises:
         SpecError: a path outside ``data_root`` (a card must not hold a
@@ -74,6 +76,12 @@ def portable_spec(spec: str | None, data_root: str | Path) -> str | None:
     """
     if spec is None:
         return None
+    parts = split_top_level(spec, ";")
+    if len(parts) > 1:
+        return ";".join(portable_spec(part.strip(), data_root) for part in parts if part.strip())
+    repeat = re.fullmatch(r"(.*?)(\*\d+)\s*", spec)
+    if repeat is not None:
+        return portable_spec(repeat.group(1), data_root) + repeat.group(2)
     root = Path(data_root).resolve()
 
     def portable(path_text: str) -> str:
@@ -172,6 +180,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
     return {
         "name": name,
         "status": status,
+        "lineage": lineage(run, record, data_root),
         "summary": RELEASES[name],
         "model": config["model"],
         "data": portable_spec(config["data"], data_root),
@@ -188,6 +197,41 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         "released": time.strftime("%Y-%m-%d"),
         "agan": _version(),
     }
+
+
+def stage(start: str | None, steps: int, hardware: str, seconds: float, data: str | None) -> dict[str, Any]:
+    """One stage of a model's lineage: what it started from, its steps, hardware, minutes and data."""
+    return {"start": start or "scratch", "steps": steps, "hardware": hardware, "minutes": round(seconds / 60, 1),
+            "data": data}
+
+
+def lineage(run: str | Path, record: dict[str, Any], data_root: str | Path) -> list[dict[str, Any]]:
+    """The stages that made ``run``'s weights: those of what it was ``--init``-ed from
+    (``RUN/lineage.json``, written when the run began: :func:`init_lineage`), then the run itself."""
+    path = Path(run) / "lineage.json"
+    earlier = json.loads(path.read_text()) if path.is_file() else []
+    config = record["config"]
+    start = None if config.get("init") is None else init_label(config["init"])
+    return earlier + [stage(start, record["steps"], record["hardware"], record["training_seconds"],
+                            portable_spec(config["data"], data_root))]
+
+
+def init_lineage(init: str) -> list[dict[str, Any]]:
+    """The lineage of the weights ``--init`` names: a release's from its card; a checkpoint's
+    (a run of this machine, not yet released) as one stage of its recorded steps."""
+    from .pretrained import load_card
+
+    if init in RELEASES:
+        card = load_card(init)
+        return card.get("lineage") or [stage(None, card["steps"], card["hardware"], card["training_seconds"],
+                                             card.get("data"))]
+    training = load_checkpoint(init).get("training") or {}
+    return [stage(None, int(training.get("step", 0)), "not recorded", 0.0, None)]
+
+
+def init_label(init: str) -> str:
+    """How a card names an ``--init``: a release by its name, a checkpoint by its file name (no folders)."""
+    return init if init in RELEASES else Path(init).name
 
 
 def _version() -> str:

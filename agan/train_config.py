@@ -43,6 +43,7 @@ class TrainConfig:
     step_size: int = 0  # for "step": iterations between decays (0: iters // 3)
     gamma: float = 0.5
     min_lr_ratio: float = 0.01  # cosine floor, as a fraction of lr
+    warmup: int = 0  # steps of a linear ramp of the lr from ~0 (fine-tuning with a fresh optimizer)
     clip_grad: float | None = None
     ema: float | None = None  # decay of an exponential moving average of the generator weights
     amp: str = "none"  # none | bf16 | fp16 (CUDA only)
@@ -56,6 +57,8 @@ class TrainConfig:
     theta: float = 0.8
     d_ratio: int = 1
     seed: int = 0
+    init: str | None = None  # a shipped release or checkpoint whose weights start the run (fine-tuning)
+    minutes: float | None = None  # a time budget: after a warm-up, iters is set so the schedule ends in it
     device: str = "auto"
     workers: int = 0
     log_every: int = 10
@@ -70,14 +73,29 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        """Settings from a JSON dict; unknown names and values of the wrong type are a one-line ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"training settings must be a JSON object, not {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"unknown training settings: {', '.join(unknown)}")
         data = dict(data)
+        for key, value in data.items():
+            _check_type(key, value, known[key].type)
         if "betas" in data:
             data["betas"] = tuple(float(b) for b in data["betas"])
         return cls(**data)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "TrainConfig":
+        """A run's ``config.json``; a file that cannot be read or parsed is a ValueError naming it."""
+        path = Path(path)
+        try:
+            return cls.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{path}: cannot read the run's settings ({str(err).splitlines()[0]}); "
+                             "fix or delete the file") from None
 
     def check(self) -> None:
         """Raise ValueError with one line for a setting out of range."""
@@ -88,6 +106,8 @@ class TrainConfig:
             (self.lr > 0, "lr must be positive"),
             (self.schedule in ("cosine", "step", "constant"), "schedule must be cosine, step or constant"),
             (self.amp in ("none", "bf16", "fp16"), "amp must be none, bf16 or fp16"),
+            (self.minutes is None or self.minutes > 0, "minutes must be positive"),
+            (self.warmup >= 0, "warmup must be 0 or more steps"),
             (self.loss in ("mse", "l1"), "loss must be mse or l1"),
             (self.perceptual in ("vgg", "none"), "perceptual must be vgg or none"),
             (self.d_ratio >= 1, "d_ratio must be at least 1"),
@@ -97,6 +117,27 @@ class TrainConfig:
         for ok, message in rules:
             if not ok:
                 raise ValueError(message)
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+_NAMES = {"int": "a whole number", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
+def _check_type(key: str, value: Any, annotation: str) -> None:
+    """Raise a one-line ValueError when ``value`` does not fit the field's annotation (``int | None``, ...)."""
+    kinds = [part.strip() for part in str(annotation).split("|")]
+    if value is None and "None" in kinds:
+        return
+    simple = [kind for kind in kinds if kind in _TYPES]
+    if not simple:  # dicts, tuples: checked where they are used
+        return
+    if isinstance(value, bool) and "bool" not in simple:
+        ok = False
+    else:
+        ok = any(isinstance(value, _TYPES[kind]) for kind in simple)
+    if not ok:
+        expected = " or ".join(_NAMES[kind] for kind in simple) + (" or null" if "None" in kinds else "")
+        raise ValueError(f"setting {key!r} must be {expected}, not {json.dumps(value)}")
 
 
 def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
@@ -113,3 +154,33 @@ def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Pat
     config = TrainConfig.from_json(values)
     config.check()
     return config
+
+
+#: Settings a resumed run takes from the command line; every other one is the run's own.
+RESUMABLE = ("iters", "device", "workers", "val_every", "val_limit", "save_every", "log_every")
+
+
+def resume_changes(config: TrainConfig, asked: dict[str, Any]) -> list[str]:
+    """Apply what a resume may change to ``config``; one line for each setting asked for that differs.
+
+    ``asked`` holds the command line's (and ``--config``'s) settings. Those in
+    :data:`RESUMABLE` take effect; any other that differs from the run's own
+    is kept as the run has it (the weights and optimizer were made with it),
+    and the line says so.
+    """
+    lines = []
+    for key, value in asked.items():
+        if value is None or key in ("model", "out") or not hasattr(config, key):
+            continue
+        current = getattr(config, key)
+        if key == "betas":
+            value = tuple(value)
+        if value == current:
+            continue
+        if key in RESUMABLE:
+            setattr(config, key, value)
+            lines.append(f"resume: {key} {current} -> {value} (takes effect)")
+        else:
+            lines.append(f"resume: {key} {value} ignored: the run was started with {current} "
+                         "(train into a new --out, or use --init, to change it)")
+    return lines

@@ -3,8 +3,13 @@
 A data spec is a string (see ``DESIGN.md``):
 
 * ``PATH``: a paired folder, its layout detected by :func:`data.pairing.find_pairs`;
+* ``pairs:DEGRADED=CLEAN[=MASK]``: pairs named by a pattern (:func:`data.pairing.pairs_from_pattern`);
 * ``synthetic:KIND[(params)][+KIND...]:PATH[,PATH...]``: clean images under each
-  PATH (a folder or one file), degraded on the fly by :func:`data.degradations.degrade`.
+  PATH (a folder or one file), degraded on the fly by :func:`data.degradations.degrade`;
+* ``SPEC;SPEC...``: several of the above as one set (a :class:`MultiSource`), e.g.
+  synthetic weather and real rain pairs; a part ending in ``*N`` counts each of its
+  images N times in a training epoch (as BasicSR's ``dataset_enlarge_ratio``), and
+  validation takes its first images from every part.
 
 :func:`open_source` turns a spec into a :class:`Source` of whole images;
 :class:`PatchDataset` samples random training patches with flips and 90-degree
@@ -19,17 +24,23 @@ for real pairs, as the Attentive GAN's reference code does), and ``name``.
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from .degradations import degrade, parse_degradation
 from .degradations._common import photo_scale
-from .io import image_size, list_images, read_image
-from .pairing import ImagePair, PairingError, check_sizes, find_pairs
+from .io import ImageReadError, image_size, list_images, pixels_to_image, read_image, read_pixels
+from .pairing import ImagePair, PairingError, check_sizes, find_pairs, pairs_from_pattern
 from .spec import Call, SpecError, format_call, split_top_level
+
+#: Seconds to wait before each new try at reading a training image that failed to read.
+READ_RETRY_SECONDS = (0.5, 2.0)
 
 #: Default threshold of ``|degraded - clean|`` that marks a pixel of a real pair as corrupted.
 MASK_THRESHOLD = 30 / 255
@@ -45,7 +56,12 @@ class DatasetError(ValueError):
 
 def mask_from_difference(degraded: np.ndarray, clean: np.ndarray, threshold: float = MASK_THRESHOLD) -> np.ndarray:
     """HW float32 mask, 1 where any channel of HWC ``degraded`` and ``clean`` differs by more than ``threshold``."""
-    return (np.abs(degraded - clean).max(axis=2) > threshold).astype(np.float32)
+    difference = cv2.absdiff(np.ascontiguousarray(degraded, np.float32), np.ascontiguousarray(clean, np.float32))
+    difference = difference.reshape(degraded.shape)
+    largest = difference[..., 0]
+    for channel in range(1, difference.shape[2]):  # numpy's max over a last axis of 3 is 15x slower
+        largest = np.maximum(largest, difference[..., channel])
+    return (largest > threshold).astype(np.float32)
 
 
 def visible_mask(mask: np.ndarray, degraded: np.ndarray, clean: np.ndarray,
@@ -85,6 +101,7 @@ class Source:
     degradation: list[Call] = field(default_factory=list)
     grey: bool | None = None
     mask_threshold: float = MASK_THRESHOLD
+    decoded: dict[Path, np.ndarray] = field(default_factory=dict, repr=False)  # see preload()
 
     @property
     def synthetic(self) -> bool:
@@ -100,48 +117,83 @@ class Source:
         """Every file the source reads; the clean side first."""
         if self.synthetic:
             return list(self.clean_files)
-        return [p.clean for p in self.pairs] + [p.degraded for p in self.pairs]
+        masks = [p.mask for p in self.pairs if p.mask is not None]
+        return [p.clean for p in self.pairs] + [p.degraded for p in self.pairs] + masks
+
+    def path(self, index: int) -> Path:
+        """The clean file of image ``index``."""
+        return self.clean_files[index] if self.synthetic else self.pairs[index].clean
 
     def size(self, index: int) -> tuple[int, int]:
-        """``(height, width)`` of image ``index``, from the file header."""
-        return image_size(self.clean_files[index] if self.synthetic else self.pairs[index].clean)
+        """``(height, width)`` of image ``index``, from the file header (or the decoded pixels)."""
+        pixels = self.decoded.get(self.path(index))
+        return pixels.shape[:2] if pixels is not None else image_size(self.path(index))
+
+    def preload(self) -> int:
+        """Decode every file once and keep its pixels (uint8 for 8-bit files) for :meth:`load`.
+
+        Training crops many patches from each photo; decoding the whole photo
+        for each patch would cost more than the patch itself. Done before a
+        DataLoader starts its workers, the pixels are shared with them.
+
+        Returns:
+            The bytes held.
+        """
+        for path in self.files():
+            if path not in self.decoded:
+                self.decoded[path] = read_pixels(path)[0]
+        return sum(p.nbytes for p in self.decoded.values())
+
+    def decoded_bytes(self) -> int:
+        """About what :meth:`preload` would hold (3 bytes a pixel), from the file headers."""
+        return sum(3 * h * w for h, w in map(image_size, self.files()))
+
+    def _image(self, path: Path, crop: tuple[int, int, int, int] | None, grey: bool | None) -> np.ndarray:
+        """HWC float32 [0, 1] image of ``path`` cut to ``crop``, from the decoded pixels when preloaded."""
+        pixels = self.decoded.get(path)
+        if pixels is None:
+            return np.ascontiguousarray(_cut(read_image(path, grey=grey), crop))
+        return np.ascontiguousarray(pixels_to_image(_cut(pixels, crop), grey))
 
     def load_clean(self, index: int) -> np.ndarray:
         """The clean image ``index``: HWC float32 [0, 1]."""
-        path = self.clean_files[index] if self.synthetic else self.pairs[index].clean
-        return read_image(path, grey=self.grey)
+        return self._image(self.path(index), None, self.grey)
 
-    def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None) -> dict[str, Any]:
+    def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None,
+             masks: bool = True) -> dict[str, Any]:
         """Sample ``index``, optionally cropped to ``(top, left, height, width)``.
 
         Synthetic samples are cropped before degrading (cheap) while weather is
-        still sized for the whole photo (see :func:`photo_scale`).
+        still sized for the whole photo (see :func:`photo_scale`). ``masks=False``
+        skips narrowing a synthetic mask to its visible part (networks without
+        attention do not use masks).
         """
-        def cut(image: np.ndarray) -> np.ndarray:
-            if crop is None:
-                return image
-            top, left, h, w = crop
-            return image[top : top + h, left : left + w]
-
         if self.synthetic:
-            clean_full = self.load_clean(index)
-            clean = np.ascontiguousarray(cut(clean_full))
-            with photo_scale(min(clean_full.shape[:2])):
+            clean = self._image(self.clean_files[index], crop, self.grey)
+            with photo_scale(min(self.size(index))):
                 degraded, mask = degrade(clean, self.degradation, rng)
-            mask = visible_mask(mask, degraded, clean)
+            if masks:
+                mask = visible_mask(mask, degraded, clean)
         else:
             pair = self.pairs[index]
-            clean = np.ascontiguousarray(cut(read_image(pair.clean, grey=self.grey)))
-            degraded = np.ascontiguousarray(cut(read_image(pair.degraded, grey=self.grey)))
+            clean = self._image(pair.clean, crop, self.grey)
+            degraded = self._image(pair.degraded, crop, self.grey)
             if degraded.shape != clean.shape:
                 raise DatasetError(
                     f"{pair.degraded}: size or channels {degraded.shape} differ from {pair.clean.name} {clean.shape}"
                 )
             if pair.mask is not None:
-                mask = visible_mask(np.ascontiguousarray(cut(read_image(pair.mask, grey=True)))[..., 0], degraded, clean)
+                mask = visible_mask(self._image(pair.mask, crop, True)[..., 0], degraded, clean)
             else:
                 mask = mask_from_difference(degraded, clean, self.mask_threshold)
         return {"degraded": degraded, "clean": clean, "mask": mask, "name": self.name(index)}
+
+
+def _cut(image: np.ndarray, crop: tuple[int, int, int, int] | None) -> np.ndarray:
+    if crop is None:
+        return image
+    top, left, h, w = crop
+    return image[top : top + h, left : left + w]
 
 
 def _clean_images(path_text: str) -> list[Path]:
@@ -156,11 +208,105 @@ def _clean_images(path_text: str) -> list[Path]:
     return files
 
 
-def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> Source:
+class MultiSource:
+    """Several sources as one: image ``i`` of the joined list, each part's images repeated
+    ``repeat`` times (training weight); the interface of :class:`Source`."""
+
+    def __init__(self, spec: str, parts: list[Source], repeats: list[int]):
+        self.spec, self.parts, self.repeats = spec, parts, repeats
+        self._index = [(p, i) for p, (part, n) in enumerate(zip(parts, repeats)) for _ in range(n)
+                       for i in range(len(part))]
+
+    @property
+    def grey(self) -> bool | None:
+        return self.parts[0].grey
+
+    @grey.setter
+    def grey(self, value: bool | None) -> None:
+        for part in self.parts:
+            part.grey = value
+
+    @property
+    def synthetic(self) -> bool:
+        return any(part.synthetic for part in self.parts)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _at(self, index: int) -> tuple[Source, int]:
+        part, inner = self._index[index]
+        return self.parts[part], inner
+
+    def name(self, index: int) -> str:
+        source, inner = self._at(index)
+        return source.name(inner)
+
+    def files(self) -> list[Path]:
+        return [f for part in self.parts for f in part.files()]
+
+    def path(self, index: int) -> Path:
+        source, inner = self._at(index)
+        return source.path(inner)
+
+    def size(self, index: int) -> tuple[int, int]:
+        source, inner = self._at(index)
+        return source.size(inner)
+
+    def load_clean(self, index: int) -> np.ndarray:
+        source, inner = self._at(index)
+        return source.load_clean(inner)
+
+    def preload(self) -> int:
+        return sum(part.preload() for part in self.parts)
+
+    def decoded_bytes(self) -> int:
+        return sum(part.decoded_bytes() for part in self.parts)
+
+    def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None,
+             masks: bool = True) -> dict[str, Any]:
+        source, inner = self._at(index)
+        return source.load(inner, rng, crop, masks)
+
+    def part(self, index: int) -> int:
+        """Which part image ``index`` belongs to."""
+        return self._index[index][0]
+
+    def first(self, limit: int | None) -> list[int]:
+        """Indices of the first ``limit`` distinct images of every part (all when None)."""
+        starts = np.cumsum([0] + [len(part) * n for part, n in zip(self.parts, self.repeats)])[:-1]
+        return [int(start) + i for start, part in zip(starts, self.parts)
+                for i in range(len(part) if limit is None else min(limit, len(part)))]
+
+
+def part_label(spec: str) -> str:
+    """A short name of a one-part spec for logs: ``set5``, ``jorder_small/test``, ``rain(severity=0.5):set5``."""
+    synthetic = spec.startswith("synthetic:")
+    parts = split_top_level(spec[len("synthetic:"):], ":") if synthetic else [spec]
+    path = Path(":".join(parts[1:]) if synthetic else spec.removeprefix("pairs:").split("=")[0]).expanduser()
+    folder = path.parent if "{id}" in path.name else path
+    name = f"{folder.parent.name}/{folder.name}" if folder.name in ("train", "test", "val") else folder.name
+    if synthetic:
+        kinds = "+".join(format_call(n, p) for n, p in parse_degradation(parts[0]))
+        return f"{kinds}:{name}"
+    return name
+
+
+def _repeat(part: str) -> tuple[str, int]:
+    """``SPEC*N`` -> ``(SPEC, N)``; a part without ``*N`` counts once."""
+    match = re.fullmatch(r"(.*?)\*(\d+)\s*", part)
+    if match is None:
+        return part.strip(), 1
+    if int(match.group(2)) < 1:
+        raise SpecError(f"{part.strip()!r}: a repeat count must be at least 1")
+    return match.group(1).strip(), int(match.group(2))
+
+
+def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> Source | MultiSource:
     """Resolve a data spec into a :class:`Source`.
 
     Args:
-        spec: ``PATH`` or ``synthetic:KINDS:PATH[,PATH...]`` (module docstring).
+        spec: ``PATH``, ``pairs:DEGRADED=CLEAN[=MASK]`` or ``synthetic:KINDS:PATH[,PATH...]``
+            (module docstring).
         grey: force one channel (True) or three (False); None keeps the files'.
         check: for real pairs, compare the sizes of every pair up front.
 
@@ -168,6 +314,11 @@ def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> S
         DatasetError, PairingError, SpecError: a one-line message naming the
             path or the spec and the problem.
     """
+    parts = [p for p in split_top_level(spec, ";") if p.strip()]
+    if len(parts) > 1 or (parts and _repeat(parts[0])[1] > 1):
+        opened = [(open_source(part_spec, grey=grey, check=check), n) for part_spec, n in map(_repeat, parts)]
+        return MultiSource(spec, [source for source, _ in opened], [n for _, n in opened])
+    spec = spec.strip()
     if spec.startswith("synthetic:"):
         rest = spec[len("synthetic:") :]
         parts = split_top_level(rest, ":")
@@ -177,14 +328,19 @@ def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> S
         degradation = parse_degradation(kinds)
         files = [f for path in paths.split(",") if path.strip() for f in _clean_images(path)]
         return Source(spec, clean_files=files, degradation=degradation, grey=grey)
-    pairs = find_pairs(Path(spec).expanduser())
+    if spec.startswith("pairs:"):
+        pairs = pairs_from_pattern(spec[len("pairs:"):])
+    else:
+        pairs = find_pairs(Path(spec).expanduser())
     if check:
         check_sizes(pairs, spec)
     return Source(spec, pairs=pairs, grey=grey)
 
 
-def describe(source: Source) -> str:
+def describe(source: Source | MultiSource) -> str:
     """One line saying what a source holds, for logs and dry runs."""
+    if isinstance(source, MultiSource):
+        return "; ".join(describe(part) + (f" (x{n})" if n > 1 else "") for part, n in zip(source.parts, source.repeats))
     if source.synthetic:
         kinds = "+".join(format_call(n, p) for n, p in source.degradation)
         return f"{len(source)} clean images degraded on the fly by {kinds}"
@@ -219,19 +375,22 @@ class PatchDataset:
         seed: base seed.
         length: reported length; default one per image.
         augment: random flips and 90-degree rotations.
+        masks: narrow synthetic masks to what visibly changed (the GAN's attention
+            targets); False leaves a degradation's own mask, for networks that use none.
 
     Raises:
         DatasetError: an empty source, or an image smaller than the patch (named).
     """
 
-    def __init__(self, source: Source, patch: int, *, seed: int = 0, length: int | None = None, augment: bool = True):
+    def __init__(self, source: Source | MultiSource, patch: int, *, seed: int = 0, length: int | None = None,
+                 augment: bool = True, masks: bool = True):
         if len(source) == 0:
             raise DatasetError(f"{source.spec}: no images")
         self.source, self.patch, self.seed, self.augment = source, int(patch), int(seed), augment
+        self.masks = masks
         self.length = int(length) if length is not None else len(source)
         self.sizes = [source.size(i) for i in range(len(source))]
-        files = source.files()
-        small = [files[i] for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch]
+        small = list(dict.fromkeys(source.path(i) for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch))
         if small:
             raise DatasetError(
                 f"{small[0]}: image smaller than the {self.patch}-pixel patch"
@@ -249,6 +408,18 @@ class PatchDataset:
             self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.source)))
         return int(self._order[1][offset])
 
+    def _load(self, image: int, rng: np.random.Generator, crop: tuple[int, int, int, int]) -> dict[str, Any]:
+        """``source.load``, tried again after each of :data:`READ_RETRY_SECONDS` when a file cannot be read
+        (a network disk that drops out for a moment); the same ``rng`` state each time."""
+        state = rng.bit_generator.state
+        for wait in READ_RETRY_SECONDS:
+            try:
+                return self.source.load(image, rng, crop=crop, masks=self.masks)
+            except (ImageReadError, OSError):
+                time.sleep(wait)
+                rng.bit_generator.state = state
+        return self.source.load(image, rng, crop=crop, masks=self.masks)
+
     def __getitem__(self, position: int) -> dict[str, Any]:
         if position < 0:
             raise IndexError(position)
@@ -257,7 +428,7 @@ class PatchDataset:
         h, w = self.sizes[image]
         top = int(rng.integers(0, h - self.patch + 1))
         left = int(rng.integers(0, w - self.patch + 1))
-        sample = self.source.load(image, rng, crop=(top, left, self.patch, self.patch))
+        sample = self._load(image, rng, (top, left, self.patch, self.patch))
         if self.augment:
             code = int(rng.integers(0, 8))
             sample["degraded"], sample["clean"], sample["mask"] = augment(
@@ -270,14 +441,23 @@ class ImageDataset:
     """Whole images of a :class:`Source`, for validation and evaluation.
 
     Synthetic degradations draw from ``numpy.random.default_rng([seed, i])``:
-    the same seed gives the same validation set in every run.
+    the same seed gives the same validation set in every run. ``limit`` keeps
+    the first images (of each part of a :class:`MultiSource`).
     """
 
-    def __init__(self, source: Source, *, seed: int = 0, limit: int | None = None):
+    def __init__(self, source: Source | MultiSource, *, seed: int = 0, limit: int | None = None):
         if len(source) == 0:
             raise DatasetError(f"{source.spec}: no images")
         self.source, self.seed = source, int(seed)
-        self.length = len(source) if limit is None else min(int(limit), len(source))
+        if isinstance(source, MultiSource):
+            self.indices = source.first(limit)
+            names = [part_label(part.spec) for part in source.parts]
+            names = [f"{n}#{k + 1}" if names.count(n) > 1 else n for k, n in enumerate(names)]
+            self.labels = [names[source.part(i)] for i in self.indices]
+        else:
+            self.indices = list(range(len(source) if limit is None else min(int(limit), len(source))))
+            self.labels = [part_label(source.spec)] * len(self.indices)
+        self.length = len(self.indices)
 
     def __len__(self) -> int:
         return self.length
@@ -285,7 +465,7 @@ class ImageDataset:
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.length:
             raise IndexError(index)
-        return self.source.load(index, np.random.default_rng([self.seed, index]))
+        return self.source.load(self.indices[index], np.random.default_rng([self.seed, index]))
 
 
 def open_dataset(spec: str, *, patch: int | None = None, seed: int = 0, grey: bool | None = None,
@@ -298,6 +478,7 @@ def open_dataset(spec: str, *, patch: int | None = None, seed: int = 0, grey: bo
 
 
 __all__ = [
-    "DatasetError", "ImageDataset", "MASK_THRESHOLD", "PairingError", "PatchDataset", "Source",
+    "DatasetError", "ImageDataset", "MASK_THRESHOLD", "MultiSource", "PairingError", "PatchDataset", "Source",
     "VISIBLE_THRESHOLD", "augment", "describe", "mask_from_difference", "visible_mask", "open_dataset", "open_source",
+    "part_label",
 ]

@@ -105,17 +105,25 @@ def _decode(path: Path) -> np.ndarray:
     return pixels
 
 
-def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
-    """``(HWC float32 [0, 1] RGB or grey image, bits per channel, whether an alpha channel was dropped)``."""
+_SCALES = {np.dtype(np.uint8): (255.0, 8), np.dtype(np.uint16): (65535.0, 16), np.dtype(np.float32): (1.0, 32),
+           np.dtype(np.float64): (1.0, 32)}
+
+
+def read_pixels(path: str | Path) -> tuple[np.ndarray, bool]:
+    """A file's pixels as stored: HWC RGB or grey, uint8, uint16 or float, alpha dropped.
+
+    For decoding once and converting crops later with :func:`pixels_to_image`
+    (a uint8 photo takes a quarter of the memory of its float32 image).
+
+    Returns:
+        ``(pixels, whether an alpha channel was dropped)``.
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
     path = Path(path)
     pixels = _decode(path)
-    if pixels.dtype == np.uint8:
-        scale, bits = 255.0, 8
-    elif pixels.dtype == np.uint16:
-        scale, bits = 65535.0, 16
-    elif pixels.dtype in (np.float32, np.float64):
-        scale, bits = 1.0, 32
-    else:
+    if pixels.dtype not in _SCALES:
         raise ImageReadError(f"{path}: unsupported pixel type {pixels.dtype}")
     if pixels.ndim == 2:
         pixels = pixels[..., None]
@@ -129,14 +137,27 @@ def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
         pixels = pixels[..., :1]
     elif channels != 1:
         raise ImageReadError(f"{path}: unsupported channel count {channels}")
-    image = np.clip(pixels.astype(np.float32) / np.float32(scale), 0.0, 1.0)
-    if image.ndim == 2:
-        image = image[..., None]
+    return pixels, alpha
+
+
+def pixels_to_image(pixels: np.ndarray, grey: bool | None = None) -> np.ndarray:
+    """Pixels of :func:`read_pixels` (or a crop of them) in the toolkit's convention: HWC float32 [0, 1],
+    converted to one channel (``grey=True``) or three (``grey=False``) as :func:`read_image` does."""
+    scale, _ = _SCALES[pixels.dtype]
+    image = pixels.astype(np.float32) / np.float32(scale)
+    if scale == 1.0:  # integer pixels are in range already
+        image = np.clip(image, 0.0, 1.0)
     if grey is True and image.shape[2] == 3:
         image = to_grey(image)
     elif grey is False and image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
-    return image, bits, alpha
+    return image
+
+
+def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
+    """``(HWC float32 [0, 1] RGB or grey image, bits per channel, whether an alpha channel was dropped)``."""
+    pixels, alpha = read_pixels(path)
+    return pixels_to_image(pixels, grey), _SCALES[pixels.dtype][1], alpha
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:

@@ -50,11 +50,15 @@ def test_bad_checkpoints_are_named(tmp_path):
     with pytest.raises(CheckpointError, match="missing.pt: no such checkpoint file"):
         load_checkpoint(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="junk.pt: not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match=r"junk.pt: not a readable checkpoint \(not a PyTorch file"):
         load_checkpoint(tmp_path / "junk.pt")
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"format": 1, "obj": object()}))
     with pytest.raises(CheckpointError, match="evil.pt: not a readable checkpoint"):
         load_checkpoint(tmp_path / "evil.pt")
+    torch.save({"format": 1, "obj": pytest.raises}, tmp_path / "objects.pt")  # a pickled function
+    with pytest.raises(CheckpointError, match="objects.pt: refused: it holds Python objects") as refused:
+        load_checkpoint(tmp_path / "objects.pt")
+    assert "weights_only" not in str(refused.value)  # torch's advice to load it unsafely is not passed on
     torch.save({"weights": {}}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="foreign.pt: not an agan checkpoint"):
         load_checkpoint(tmp_path / "foreign.pt")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, open_dataset,
+from data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, describe, open_dataset,
                            open_source, visible_mask)
-from data.io import write_image
+from data.io import read_image, write_image
 from data.pairing import PairingError, find_pairs
 from data.spec import SpecError
 
@@ -143,3 +143,112 @@ def test_synthetic_masks_mark_only_visible_drops(tmp_path):
     changed = np.abs(sample["degraded"] - sample["clean"]).max(axis=2)
     assert sample["mask"].any()
     assert changed[sample["mask"] > 0].min() > VISIBLE_THRESHOLD
+
+
+PUBLISHED_LAYOUTS = {  # name: (degraded folder, clean folder, mask folder, [(degraded, clean)])
+    "Snow100K": ("synthetic", "gt", "mask", [("beach_1.jpg", "beach_1.jpg"), ("city_2.jpg", "city_2.jpg")]),
+    "CSD": ("Snow", "Gt", "Mask", [("1.tif", "1.tif"), ("2.tif", "2.tif")]),
+    "Outdoor-Rain": ("in", "gt", None, [("im_0001_s80_a04.png", "im_0001.png"), ("im_0001_s90_a06.png", "im_0001.png"),
+                                        ("im_0002_s80_a05.png", "im_0002.png")]),
+    "Rain1400": ("rainy_image", "ground_truth", None, [("901_1.jpg", "901.jpg"), ("901_14.jpg", "901.jpg"),
+                                                       ("902_2.jpg", "902.jpg")]),
+    "RESIDE": ("hazy", "clear", None, [("0001_0.8_0.2.jpg", "0001.png"), ("0001_0.9_0.16.jpg", "0001.png"),
+                                       ("0002_0.85_0.1.jpg", "0002.png")]),
+}
+
+
+def _write_layout(root, degraded_dir, clean_dir, mask_dir, names):
+    for i, (d, c) in enumerate(names):
+        clean = scene(40, 48, seed=sum(map(ord, c)))  # one clean image per clean name
+        write_image(root / clean_dir / c, clean)
+        write_image(root / degraded_dir / d, np.clip(clean * 0.6 + 0.05 * i, 0, 1))
+        if mask_dir:
+            mask = np.zeros((40, 48, 1), np.float32)
+            mask[5 + i : 15 + i, 10:30] = 1
+            write_image(root / mask_dir / c, mask)
+
+
+@pytest.mark.parametrize("layout", list(PUBLISHED_LAYOUTS))
+def test_published_weather_layouts_pair_as_published(tmp_path, layout):
+    degraded_dir, clean_dir, mask_dir, names = PUBLISHED_LAYOUTS[layout]
+    _write_layout(tmp_path, degraded_dir, clean_dir, mask_dir, names)
+    pairs = find_pairs(tmp_path)
+    assert sorted((p.degraded.name, p.clean.name) for p in pairs) == sorted(names)
+    assert len({p.name for p in pairs}) == len(names)  # many-to-one pairs keep one name each
+    source = open_source(str(tmp_path))
+    sample = ImageDataset(source)[0]
+    if mask_dir:  # the published mask is the mask (where it visibly changed the image)
+        assert all(p.mask is not None for p in pairs)
+        expected = read_image(pairs[0].mask, grey=True)[..., 0]
+        assert np.array_equal(sample["mask"] > 0, (expected > 0) & (sample["mask"] > 0))
+        assert sample["mask"].sum() > 0 and sample["mask"].sum() <= expected.sum()
+
+
+def test_many_to_one_layout_names_a_degraded_file_without_its_clean_image(tmp_path):
+    _write_layout(tmp_path, "in", "gt", None, [("im_0001_s80_a04.png", "im_0001.png"), ("im_0007_s80_a04.png", "x.png")])
+    with pytest.raises(PairingError, match=r"2 file\(s\) without a partner: in/im_0007_s80_a04.png, gt/x.png"):
+        find_pairs(tmp_path)
+
+
+def test_sidd_noisy_and_gt_in_one_folder(tmp_path):
+    names = [("0001_NOISY_SRGB_010.PNG", "0001_GT_SRGB_010.PNG"), ("0001_NOISY_SRGB_011.PNG", "0001_GT_SRGB_011.PNG")]
+    _write_pairs(tmp_path, ".", ".", names)
+    assert [(p.degraded.name, p.clean.name) for p in find_pairs(tmp_path)] == names
+    write_image(tmp_path / "0002_NOISY_SRGB_010.PNG", scene(40, 48))
+    with pytest.raises(PairingError, match="0002_NOISY_SRGB_010.PNG"):
+        find_pairs(tmp_path)
+
+
+def test_a_pattern_pairs_any_other_layout(tmp_path):
+    _write_layout(tmp_path, "rainy", "sharp", None, [("a-x1.png", "a.png"), ("a-x2.png", "a.png"), ("b-x1.png", "b.png")])
+    write_image(tmp_path / "rainy" / "readme.png", scene(8, 8))  # matches no pattern: ignored
+    spec = f"pairs:{tmp_path}/rainy/{{id}}-x*.png={tmp_path}/sharp/{{id}}.png"
+    source = open_source(spec)
+    assert [(p.degraded.name, p.clean.name) for p in source.pairs] == [("a-x1.png", "a.png"), ("a-x2.png", "a.png"),
+                                                                       ("b-x1.png", "b.png")]
+    assert [source.name(i) for i in range(3)] == ["a-x1", "a-x2", "b-x1"]
+    write_image(tmp_path / "rainy" / "c-x1.png", scene(40, 48))
+    with pytest.raises(PairingError, match=r"1 file\(s\) without a partner: c-x1.png"):
+        open_source(spec)
+    with pytest.raises(PairingError, match="expected DEGRADED=CLEAN"):
+        open_source(f"pairs:{tmp_path}/rainy/*.png")
+    with pytest.raises(PairingError, match="matches"):
+        open_source(f"pairs:{tmp_path}/rainy/{{id}}.tif={tmp_path}/sharp/{{id}}.png")
+
+
+def test_a_joined_spec_trains_on_every_part_and_validates_on_the_first_of_each(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "photos" / f"p{i}.png", scene(40, 48, seed=i))
+    _write_pairs(tmp_path / "real", "rain", "norain", [("rain-1.png", "norain-1.png"), ("rain-2.png", "norain-2.png")])
+    spec = f"synthetic:rain(severity=0.5):{tmp_path / 'photos'}; {tmp_path / 'real'}*4"
+    source = open_source(spec)
+    assert len(source) == 3 + 2 * 4 and source.synthetic
+    patches = PatchDataset(source, 32, seed=0)
+    names = {patches[p]["name"] for p in range(len(source) * 3)}
+    assert names == {"p0", "p1", "p2", "norain-1", "norain-2"}
+    val = ImageDataset(source, limit=2)
+    assert [val[i]["name"] for i in range(len(val))] == ["p0", "p1", "norain-1", "norain-2"]
+    assert "x4" in describe(source)
+    source.grey = True
+    assert val[3]["clean"].shape[2] == 1 and val[0]["clean"].shape[2] == 1
+    with pytest.raises(SpecError, match="at least 1"):
+        open_source(f"{tmp_path / 'real'}*0")
+
+
+@pytest.mark.parametrize("kind", ["synthetic", "pairs"])
+def test_a_preloaded_source_gives_the_same_samples_without_reading_files(tmp_path, kind):
+    if kind == "synthetic":
+        for i in range(2):
+            write_image(tmp_path / "d" / f"p{i}.png", scene(40, 48, seed=i))
+        spec = f"synthetic:raindrop+gaussian(sigma=10):{tmp_path / 'd'}"
+    else:
+        _write_pairs(tmp_path / "d", "rain", "norain", [("rain-1.png", "norain-1.png"), ("rain-2.png", "norain-2.png")])
+        spec = str(tmp_path / "d")
+    expected = [PatchDataset(open_source(spec), 24, seed=3)[p] for p in range(4)]
+    source = open_source(spec)
+    assert source.preload() == sum(40 * 48 * 3 for _ in source.files())
+    for path in source.files():
+        path.write_bytes(b"")
+    got = [PatchDataset(source, 24, seed=3)[p] for p in range(4)]
+    for a, b in zip(expected, got):
+        assert all(np.array_equal(a[k], b[k]) for k in ("degraded", "clean", "mask"))

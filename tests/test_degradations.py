@@ -9,7 +9,8 @@ from data.spec import SpecError
 from conftest import scene
 
 # The sparse kinds with their veils off, so that the mask must cover every changed pixel.
-VEIL_OFF = {"rain": {"haze": 0.0}, "snow": {"veil": 0.0}, "dust": {"haze": 0.0}}
+VEIL_OFF = {"rain": {"veil": 0.0}, "snow": {"veil": 0.0}, "dust": {"haze": 0.0}}
+WEATHER = ("raindrop", "rain", "snow", "dust")
 
 
 @pytest.mark.parametrize("kind", list(DEGRADATIONS))
@@ -34,11 +35,36 @@ def test_deterministic_shape_dtype_range(kind, shape):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sparse_masks_cover_the_changes(kind, seed):
     clean = scene(256, 320, seed=seed)
-    degraded, mask = get_degradation(kind)(clean, np.random.default_rng(seed), **VEIL_OFF.get(kind, {}))
+    params = {**VEIL_OFF.get(kind, {}), **({"severity": 0.4} if kind in WEATHER else {})}
+    degraded, mask = get_degradation(kind)(clean, np.random.default_rng(seed), **params)
     changed = np.abs(degraded - clean).max(axis=2) > 10 / 255
     assert changed.any()
     assert (mask[changed] > 0).all(), f"{(mask[changed] == 0).mean():.1%} of changed pixels are outside the mask"
-    assert mask.mean() < 0.6, "a sparse mask should not cover most of the image"
+    assert mask.mean() < 0.6, "a sparse mask of medium weather should not cover most of the image"
+
+
+@pytest.mark.parametrize("kind", WEATHER)
+def test_heavy_weather_masks_still_cover_the_changes(kind):
+    clean = scene(256, 320, seed=4)
+    degraded, mask = get_degradation(kind)(clean, np.random.default_rng(4), severity=1.0, **VEIL_OFF.get(kind, {}))
+    changed = np.abs(degraded - clean).max(axis=2) > 10 / 255
+    assert changed.mean() > 0.1 and (mask[changed] > 0).all()
+
+
+def _input_psnr(kind, seed, **params):
+    clean = scene(192, 256, seed=seed)
+    degraded, _ = get_degradation(kind)(clean, np.random.default_rng(seed), **params)
+    return 10 * np.log10(1 / max(float(np.mean((degraded - clean) ** 2)), 1e-12))
+
+
+@pytest.mark.parametrize("kind", WEATHER)
+def test_severity_goes_from_light_to_heavy_and_the_default_spans_it(kind):
+    light, medium, heavy = (np.mean([_input_psnr(kind, seed, severity=v) for seed in range(3)]) for v in (0.1, 0.5, 0.9))
+    assert light > medium + 2 and medium > heavy + 2 and light > heavy + 8, (light, medium, heavy)
+    drawn = [_input_psnr(kind, seed) for seed in range(16)]
+    assert max(drawn) - min(drawn) > 8, "the default severity should span light to heavy weather"
+    with pytest.raises(ValueError, match=r"severity must be in \[0, 1\]"):
+        get_degradation(kind)(scene(16, 16), np.random.default_rng(0), severity=1.5)
 
 
 def test_gaussian_level_and_clip():

@@ -8,6 +8,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from agan import pretrained, release
 from agan.checkpoints import load_checkpoint
 from agan.cli import main
 from agan.engine import Trainer, TrainingError, lr_factor
@@ -195,3 +196,239 @@ def test_a_set_mixing_grey_and_colour_trains_in_colour(tmp_path, photos):
     Trainer(config, log=lambda *_: None).fit()
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["grey"] is False and saved["model_args"]["in_channels"] == 3
+
+
+def test_a_joined_validation_spec_logs_each_part_and_picks_best_on_the_mean(tmp_path, photos):
+    val = f"synthetic:gaussian(sigma=25):{photos}; synthetic:gaussian(sigma=50):{photos}"
+    config = _config("dncnn", photos, tmp_path / "run", iters=10, val=val, val_every=5, val_limit=2)
+    Trainer(config, log=lambda *_: None).fit()
+    records = [r for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+               if "val/psnr" in r]
+    assert len(records) == 2
+    for record in records:
+        parts = [v for k, v in record.items() if k.startswith("val/psnr@")]
+        assert len(parts) == 2 and parts[0] > parts[1]  # sigma 25 is easier than sigma 50
+        assert record["val/psnr"] == pytest.approx(sum(parts) / 2)
+
+
+# ------------------------------------------------------------------ issue 12: training that never loses work
+def test_resume_reads_the_checkpoint_on_the_cpu_whatever_the_training_device(tmp_path, photos):
+    """A run saved on one device resumes on another: the checkpoint is read on the CPU (RNG states must
+    stay CPU tensors) and moved. The 'meta' device stands in for a GPU, which CI does not have: loading
+    the checkpoint onto the training device, as before, failed there as it failed on CUDA."""
+    Trainer(_config("dncnn", photos, tmp_path / "run", iters=4, save_every=4), log=lambda *_: None).fit()
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "run", iters=8, save_every=4), log=lambda *_: None)
+    trainer.device = torch.device("meta")
+    trainer.resume(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert trainer.step == 4
+    saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, saved["training"]["model"][key]), key
+
+
+@pytest.mark.parametrize("source", ["checkpoint", "release"])
+def test_init_starts_from_given_weights_with_a_fresh_optimizer(tmp_path, photos, monkeypatch, source):
+    Trainer(_config("dncnn", photos, tmp_path / "first", iters=6, save_every=6), log=lambda *_: None).fit()
+    start = tmp_path / "first" / "checkpoints" / "last.pt"
+    if source == "release":
+        monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "weights")
+        release.make_release(tmp_path / "first", "dncnn-gray-s25", checkpoint="last", data_root=photos.parent,
+                             echo=lambda *_: None)
+        start = "dncnn-gray-s25"
+    config = _config("dncnn", photos, tmp_path / "tuned", iters=3, save_every=3, init=str(start))
+    config.model_args = {}  # the architecture comes from the starting weights
+    trainer = Trainer(config, log=lambda *_: None)
+    first = load_checkpoint(tmp_path / "first" / "checkpoints" / "last.pt")["weights"]
+    tol = 1e-3 if source == "release" else 0  # a release holds fp16 weights
+    for key, value in trainer.model.state_dict().items():
+        assert torch.allclose(value.float(), first[key].float(), atol=tol), key
+    assert trainer.step == 0 and not trainer.optimizer.state
+    trainer.fit()
+    saved = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert saved["init"] == str(start) and saved["model_args"] == SMALL["dncnn"] | {"in_channels": 3}
+    # the release of the fine-tuned run records both stages
+    card = release.card_from_run(tmp_path / "tuned", "dncnn-gray-s25", data_root=photos.parent)
+    first, second = card["lineage"]
+    assert second["start"] == ("dncnn-gray-s25" if source == "release" else "last.pt") and second["steps"] == 3
+    assert first["start"] == "scratch" and first["steps"] == 6
+    if source == "release":
+        assert first["hardware"] == f"cpu, {torch.get_num_threads()} threads" and first["minutes"] >= 0
+        assert first == pretrained.load_card("dncnn-gray-s25")["lineage"][0]
+    with pytest.raises(TrainingError, match="holds a dncnn network, not unet"):
+        Trainer(_config("unet", photos, tmp_path / "x", init=str(tmp_path / "first" / "checkpoints" / "last.pt")),
+                log=lambda *_: None)
+
+
+def test_minutes_sets_the_schedule_from_the_measured_speed(tmp_path, photos):
+    config = _config("dncnn", photos, tmp_path / "run", iters=5, minutes=0.15, schedule="cosine",
+                     val=f"synthetic:gaussian(sigma=25):{photos}", val_every=20, val_limit=1, log_every=1)
+    messages = []
+    Trainer(config, log=messages.append).fit()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["training"]
+    assert saved["iters"] > 5 and last["step"] == saved["iters"]  # the schedule ran to its end
+    assert any("the schedule ends at step" in m for m in messages)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["lr"] == pytest.approx(config.lr * config.min_lr_ratio)
+    assert "val/psnr" in records[-1] and (tmp_path / "run" / "checkpoints" / "best.pt").exists()
+
+
+def test_sigint_writes_last_pt_and_exits_130_then_the_run_resumes(tmp_path, photos):
+    import os
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    small = _write(tmp_path / "small.json", {"model_args": SMALL["dncnn"], "log_every": 1, "save_every": 1000})
+    command = [sys.executable, "-m", "agan.cli", "train", "dncnn", "--data", f"synthetic:gaussian(sigma=25):{photos}",
+               "--out", str(run), "--iters", "100000", "--batch", "2", "--patch", "32", "--config", str(small)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**_env(), "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not ((run / "metrics.jsonl").exists() and len((run / "metrics.jsonl").read_text().splitlines()) >= 3):
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.poll() else ""
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "SIGINT at step" in stderr and "run the same command to resume" in stderr
+    step = load_checkpoint(run / "checkpoints" / "last.pt")["training"]["step"]
+    assert step >= 3
+    result = CliRunner().invoke(main, ["train", "dncnn", "--out", str(run), "--iters", str(step + 2)])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["training"]["step"] == step + 2
+
+
+def test_non_finite_weights_are_never_saved(tmp_path, photos, monkeypatch):
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "run", iters=6, save_every=2, log_every=1),
+                      log=lambda *_: None)
+    real_step = trainer.supervised_step
+
+    def poisoning(degraded, clean):
+        terms = real_step(degraded, clean)
+        if trainer.step == 3:  # the loss of the step to 4 (a save point) was finite, its update was not
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("inf"))
+        return terms
+
+    monkeypatch.setattr(trainer, "supervised_step", poisoning)
+    with pytest.raises(TrainingError, match=r"step 4: the model's weights are not finite; (best|last).pt not written, .* kept"):
+        trainer.fit()
+    for name in ("last.pt", "best.pt"):
+        saved = load_checkpoint(tmp_path / "run" / "checkpoints" / name)
+        assert saved["training"]["step"] == 2
+        assert all(torch.isfinite(v).all() for v in saved["weights"].values() if v.is_floating_point())
+
+
+def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, photos):
+    from agan.run_guard import RunLock, RunLocked
+
+    with RunLock(tmp_path / "run"):
+        with pytest.raises(RunLocked, match="already being trained by pid"):
+            Trainer(_config("dncnn", photos, tmp_path / "run", iters=2), log=lambda *_: None).fit()
+        result = CliRunner().invoke(main, ["train", "dncnn", "--data", f"synthetic:gaussian:{photos}", "--out",
+                                           str(tmp_path / "run"), "--patch", "32", "--iters", "2"])
+        assert result.exit_code == 1 and "already being trained" in result.output
+    Trainer(_config("dncnn", photos, tmp_path / "run", iters=2), log=lambda *_: None).fit()  # free again
+
+
+def test_a_data_file_that_cannot_be_read_writes_last_pt_and_is_named(tmp_path, photos, monkeypatch):
+    """Photos too many to keep decoded are read for each patch; a read that fails after the retries
+    stops the run with last.pt written and the file named."""
+    import agan.engine
+    import data.datasets
+
+    monkeypatch.setattr(data.datasets, "READ_RETRY_SECONDS", (0.0,))
+    monkeypatch.setattr(agan.engine, "PRELOAD_BYTES", 0)  # read each patch's photo from disk
+    folder = tmp_path / "photos"
+    shutil.copytree(photos, folder)
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "run", data=f"synthetic:gaussian:{folder}", iters=50,
+                              save_every=100), log=lambda *_: None)
+    real_step = trainer.supervised_step
+
+    def breaking(degraded, clean):
+        if trainer.step == 3:
+            for path in folder.iterdir():
+                path.write_bytes(b"")  # the disk drops out
+        return real_step(degraded, clean)
+
+    monkeypatch.setattr(trainer, "supervised_step", breaking)
+    with pytest.raises(TrainingError, match=r"photos/p\d\.png: .*at step \d+; last.pt holds it"):
+        trainer.fit()
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["training"]["step"] >= 3
+
+
+def test_a_resume_says_which_changed_options_take_effect(tmp_path, photos):
+    runner = CliRunner()
+    args = ["train", "dncnn", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--out", str(tmp_path / "r"),
+            "--patch", "32", "--batch", "2", "--config", str(_write(tmp_path / "s.json", {"model_args": SMALL["dncnn"]}))]
+    assert runner.invoke(main, args + ["--iters", "2"]).exit_code == 0
+    result = runner.invoke(main, args + ["--iters", "4", "--lr", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "resume: iters 2 -> 4 (takes effect)" in result.stderr
+    assert "resume: lr 0.5 ignored: the run was started with 0.001" in result.stderr
+
+
+def test_bf16_autocast_trains_on_the_cpu(tmp_path, photos):
+    fp32 = Trainer(_config("unet", photos, tmp_path / "fp32", iters=4), log=lambda *_: None)
+    bf16 = Trainer(_config("unet", photos, tmp_path / "bf16", iters=4, amp="bf16"), log=lambda *_: None)
+    assert bf16.amp_dtype == torch.bfloat16 and fp32.amp_dtype is None
+    convs = [p for p in bf16.model.parameters() if p.dim() == 4 and p.shape[2] > 1]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    fp32.fit()
+    bf16.fit()
+    a, b = (_losses(tmp_path / name, "train/total") for name in ("fp32", "bf16"))
+    assert all(math.isfinite(v) for v in b) and a != b  # bf16 rounding shows in the loss
+    assert b[-1] == pytest.approx(a[-1], rel=0.1)
+
+
+def test_warmup_ramps_the_learning_rate_in():
+    config = TrainConfig(model="dncnn", data="x", out="y", iters=100, warmup=10, schedule="constant")
+    assert [lr_factor(config, s) for s in (0, 4, 9, 50)] == pytest.approx([0.1, 0.5, 1.0, 1.0])
+
+
+# ------------------------------------------------------------------ issue 14: clear messages
+def test_metrics_of_a_killed_and_resumed_run_read_as_one_timeline(tmp_path):
+    from agan.plot import read_metrics
+
+    lines = [{"step": 10, "train/total": 1.0}, {"step": 20, "train/total": 0.9}, {"step": 30, "train/total": 0.8},
+             {"step": 20, "train/total": 0.7}, {"step": 20, "val/psnr": 25.0}, {"step": 30, "train/total": 0.6}]
+    text = "\n".join(json.dumps(r) for r in lines) + '\n{"step": 40, "train/to'  # killed mid-line
+    (tmp_path / "metrics.jsonl").write_text(text)
+    records = read_metrics(tmp_path)
+    assert [r["step"] for r in records] == [10, 20, 30]
+    assert records[1] == {"step": 20, "train/total": 0.7, "val/psnr": 25.0} and records[2]["train/total"] == 0.6
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\nnot json\n{"step": 2}\n')
+    with pytest.raises(ValueError, match="metrics.jsonl: line 2 is not a JSON record"):
+        read_metrics(tmp_path)
+
+
+def test_bad_settings_are_one_line_naming_the_file_or_the_setting(tmp_path, photos):
+    runner = CliRunner()
+    bad = _write(tmp_path / "bad.json", {"iters": "100"})
+    result = runner.invoke(main, ["train", "dncnn", "--data", str(photos), "--out", str(tmp_path / "r"), "--config",
+                                  str(bad)])
+    assert result.exit_code == 1 and "setting 'iters' must be a whole number, not \"100\"" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+    args = ["train", "dncnn", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--out", str(tmp_path / "run"),
+            "--patch", "32", "--batch", "2", "--iters", "2", "--config",
+            str(_write(tmp_path / "s.json", {"model_args": SMALL["dncnn"]}))]
+    assert runner.invoke(main, args).exit_code == 0
+    (tmp_path / "run" / "config.json").write_text('{"model": "dncnn", "iters": ')
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "run/config.json: cannot read the run's settings" in result.output
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused_by_restore(tmp_path):
+    from agan.checkpoints import save_checkpoint
+    from baselines.dncnn import DnCNN
+
+    model = DnCNN(in_channels=3, depth=3, width=8)
+    weights = model.state_dict()
+    weights[next(k for k, v in weights.items() if v.is_floating_point())].fill_(float("nan"))
+    save_checkpoint(tmp_path / "nan.pt", model="dncnn", model_args=model.config, weights=weights)
+    write_image(tmp_path / "photo.png", scene(32, 32))
+    result = CliRunner().invoke(main, ["restore", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"), "--model",
+                                       str(tmp_path / "nan.pt")])
+    assert result.exit_code == 1 and "nan.pt: its weights are not finite" in result.output
+    assert not (tmp_path / "out").exists()

@@ -131,6 +131,7 @@ def test_portable_spec_names_data_relative_to_the_data_folder(tmp_path, monkeypa
     assert release.portable_spec(f"synthetic:rain(angle=10)+haze:{root}/kodak24,sets/b", root) == \
         "synthetic:rain(angle=10)+haze:$DATA/kodak24,$DATA/b"
     assert release.portable_spec("$DATA/set5", root) == "$DATA/set5"
+    assert release.portable_spec(f"synthetic:snow:{root}/a; sets/b*8", root) == "synthetic:snow:$DATA/a;$DATA/b*8"
     with pytest.raises(SpecError, match="outside the data folder"):
         release.portable_spec("/elsewhere/photos", root)
 
@@ -181,8 +182,11 @@ def test_a_release_missing_from_the_build_is_a_clear_error(tmp_path, monkeypatch
 @pytest.mark.parametrize("name", list(pretrained.RELEASES))
 def test_each_recipe_resolves_its_training_run(tmp_path, name):
     """Each recipe's `agan train` line parses and builds its model (a dry run on stand-in image sets)."""
-    for folder in ("train400", "set12", "kodak24", "mcmaster", "set14", "set5"):
+    for folder in ("train400", "set12", "kodak24", "bsds432", "urban100", "mcmaster", "set14", "set5"):
         write_image(tmp_path / "data" / folder / "a.png", scene(180, 180, seed=len(folder)))
+    for folder in ("jorder_small/train", "jorder_small/test", "outdoor_rain_test1"):  # real-format rain pairs
+        write_image(tmp_path / "data" / folder / "rain" / "rain-1.png", scene(180, 180, seed=1) * 0.5)
+        write_image(tmp_path / "data" / folder / "norain" / "norain-1.png", scene(180, 180, seed=1))
     env = {**os.environ, "DATA": str(tmp_path / "data"), "RUNS": str(tmp_path / "runs"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(["bash", str(ROOT / "scripts" / "recipes" / f"{name}.sh"), "--dry-run"], env=env,

@@ -7,6 +7,25 @@ same seed gives a bit-identical pair; ``degraded`` has the shape and dtype of
 the image was corrupted. A parameter left as ``None`` is drawn from ``rng``
 within the range its docstring gives.
 
+Each sparse kind (raindrop, rain, snow, dust) takes one ``severity`` in [0, 1]
+(0 light, 1 heavy) that sets the centre of every other parameter's range; by
+default it is drawn uniformly per image, so one training run sees light and
+heavy weather. A parameter given explicitly overrides what severity implies.
+How strong the defaults are (``scripts/weather_stats.py``: input PSNR on Y, p10 / p50 / p90
+over 20 BSDS432 photos; share of pixels changed by more than 30/255, p90):
+
+==========  =====================  ===========
+kind        PSNR Y (dB)            affected
+==========  =====================  ===========
+raindrop    17.3 / 23.0 / 31.2     39 %
+rain        12.6 / 19.8 / 29.6     69 %
+snow        14.2 / 19.8 / 29.6     70 %
+dust        19.1 / 28.7 / 40.2     75 %
+==========  =====================  ===========
+
+Real rain for comparison (medians): Rain12 28.6 dB, Rain100L 29.4 dB, Rain100H-style
+(jorder_small) 13.4 dB, Outdoor-Rain (heavy rain and haze) 15.6 dB.
+
 Sizes (radii, lengths, widths) are in pixels at a 512-pixel short side and are
 multiplied by :func:`size_scale`; counts are per 512x512 area in those units,
 so a 256x256 image, a 1024x1024 one and a crop of a photo look alike. For the
@@ -25,10 +44,37 @@ import numpy as np
 from ._common import check_image, finish, size_scale
 
 _THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
+_COARSE_DROPS = 8  # drops of this typical radius (pixels) and more are drawn on a half-resolution grid
 
 
 def _pick(rng: np.random.Generator, value: float | None, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi)) if value is None else float(value)
+
+
+def _severity(rng: np.random.Generator, value: float | None) -> float:
+    """The severity in [0, 1]: ``value``, or drawn uniformly."""
+    if value is None:
+        return float(rng.uniform(0.0, 1.0))
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"severity must be in [0, 1], got {value}")
+    return float(value)
+
+
+def _around(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+            spread: float = 0.15) -> float:
+    """``value``, or a draw near the point ``t`` in [0, 1] of [lo, hi] (jittered by ``spread`` of the range)."""
+    if value is not None:
+        return float(value)
+    u = float(np.clip(t + rng.uniform(-spread, spread), 0.0, 1.0))
+    return lo + (hi - lo) * u
+
+
+def _geometric(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+               spread: float = 0.15) -> float:
+    """Like :func:`_around` on a log scale (for counts and densities that span decades)."""
+    if value is not None:
+        return float(value)
+    return float(np.exp(_around(rng, None, np.log(lo), np.log(hi), t, spread)))
 
 
 def _maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float, hi: float) -> float:
@@ -44,9 +90,17 @@ def _count(rng: np.random.Generator, per_512: float, h: float, w: float, s: floa
 
 
 def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of an HW or HWC array; wide blurs run on a coarser grid (they leave no fine detail)."""
     if sigma < 0.3:
         return x
-    return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101).reshape(x.shape)
+    h, w = x.shape[:2]
+    k = int(sigma / 2.0)
+    if k < 2 or min(h, w) < 8 * k:
+        return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101).reshape(x.shape)
+    small = cv2.resize(x, (-(-w // k), -(-h // k)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), np.sqrt(max(sigma**2 - 0.25 * k * k, 0.09)) / k,
+                             borderType=cv2.BORDER_REFLECT_101)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(x.shape)
 
 
 def _chan(x: np.ndarray, c: int) -> np.ndarray:
@@ -147,24 +201,31 @@ def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float
 
 
 def raindrop(
-    clean: np.ndarray, rng: np.random.Generator, *, count: float | None = None, radius: float | None = None,
-    blur: float | None = None, slide: float | None = None, highlight: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, count: float | None = None,
+    radius: float | None = None, blur: float | None = None, slide: float | None = None,
+    highlight: float | None = None, merge: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raindrops on a glass pane in front of the camera (Qian et al., CVPR 2018).
 
-    Each drop is an irregular ellipse (some elongated and sliding, with a tapering trail above)
-    showing a flipped, shrunk, fisheye view of the scene around it (one ``cv2.remap``), with a
-    dark rim and sometimes a specular highlight; the drop layer and its alpha are defocused.
+    Each drop is an irregular ellipse (some elongated and sliding, with a tapering trail above;
+    some merged with one or two neighbours) showing a flipped, shrunk, fisheye and blurred view
+    of the scene around it (one ``cv2.remap``), with a dark rim and sometimes a specular
+    highlight; the drop layer and its alpha are defocused, as drops near the lens are.
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        count: drops per 512x512 area; default drawn from [10, 60].
-        radius: typical drop radius in pixels at a 512 short side (sizes spread
-            log-normally around it, x0.3 to x2.2); default drawn from [6, 24].
-        blur: defocus sigma in pixels at 512; default drawn from [1.0, 3.5].
+        severity: 0 (a few small drops over ~2 % of the picture) to 1 (large drops over about
+            half of it, as in the Raindrop set's heaviest photos); default drawn from [0, 1].
+        count: drops per 512x512 area; default the number that covers the share of the picture
+            the severity implies (2 % to 70 %), given the drop sizes.
+        radius: typical drop radius in pixels at a 512 short side, 8 to 30 by severity (sizes
+            spread log-normally around it, x0.3 to x2.8, up to 64: a drop at most about a sixth
+            of a 3:2 photo's width across).
+        blur: defocus sigma in pixels at 512, 0.8 to 4 by severity.
         slide: fraction of elongated sliding drops with a trail; default drawn from [0.1, 0.4].
         highlight: fraction of drops with a specular highlight; default drawn from [0.2, 0.7].
+        merge: fraction of drops merged with one or two smaller neighbours; default drawn from [0.1, 0.35].
 
     Returns:
         ``(degraded, mask)``; the mask is 1 on the drops (defocused alpha > 0.03).
@@ -172,14 +233,30 @@ def raindrop(
     img = np.ascontiguousarray(check_image(clean, "clean"))
     h, w, c = img.shape
     s = size_scale(img)
-    per = _pick(rng, count, 10, 60)
-    r0 = max(_pick(rng, radius, 6, 24) * s, 0.8)
-    sig = _pick(rng, blur, 1.0, 3.5) * s
+    sev = _severity(rng, severity)
+    r0 = max(_around(rng, radius, 8, 30, sev) * s, 0.8)
+    sig = _around(rng, blur, 0.8, 4.0, sev) * s
     p_slide, p_high = _pick(rng, slide, 0.1, 0.4), _pick(rng, highlight, 0.2, 0.7)
-    n = _count(rng, per, h + 2 * r0, w + 2 * r0, s)
+    p_merge = _pick(rng, merge, 0.1, 0.35)
+    if count is None:  # drops per 512^2 for the coverage: 1 - exp(-n * mean area / area) = cover
+        cover = _around(rng, None, 0.02, 0.7, sev, 0.1)
+        mean_area = np.pi * (r0 / s) ** 2 * 1.9 * (1.0 + 0.35 * p_merge)
+        count = -np.log1p(-cover) * 512.0**2 / mean_area
+    n = _count(rng, float(count), h + 2 * r0, w + 2 * r0, s)
     # per-drop parameters, drawn at once: radius, centre, shape wobble, sliding and trail, lens
-    rad = np.maximum(r0 * np.clip(np.exp(rng.normal(0.0, 0.5, n)), 0.3, 2.2), 0.8)
+    rad = np.clip(r0 * np.clip(np.exp(rng.normal(0.0, 0.55, n)), 0.3, 2.8), 0.8, 64.0 * s)
     cxs, cys = rng.uniform(-r0, w + r0, n), rng.uniform(-r0, h + r0, n)
+    # merged drops: one or two smaller neighbours overlapping each chosen drop
+    merged = np.flatnonzero(rng.random(n) < p_merge)
+    if merged.size:
+        host = np.concatenate([merged, merged[rng.random(merged.size) < 0.5]])
+        small = rad[host] * rng.uniform(0.4, 0.9, host.size)
+        turn = rng.uniform(0.0, 2 * np.pi, host.size)
+        reach = 0.75 * (rad[host] + small)
+        rad = np.concatenate([rad, small])
+        cxs = np.concatenate([cxs, cxs[host] + reach * np.cos(turn)])
+        cys = np.concatenate([cys, cys[host] + reach * np.sin(turn)])
+        n = rad.size
     harms = rng.random((n, 4)) * [0.07, 6.3, 0.05, 6.3]
     slid = rng.random(n) < p_slide
     qs = np.where(slid, rng.uniform(1.15, 1.7, n), np.exp(rng.uniform(-0.3, 0.3, n)))
@@ -187,18 +264,23 @@ def raindrop(
     trail = rng.random((n, 6)) * [3.5, 0.35, 0.4, 0.3, 3.0, 6.3] + [1.5, 0.35, 0.5, 0.0, 1.0, 0.0]
     lens = rng.random((n, 6)) * [1.5, 0.6, 0.8, 0.8, 0.3, 0.15] + [1.5, 0.3, -0.4, -0.4, 0.2, 0.85]
     his = np.where(rng.random(n) < p_high, rng.uniform(0.3, 0.7, n), 0.0)
-    mapx = np.tile(np.arange(w, dtype=np.float32), (h, 1))
-    mapy = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
-    alpha = np.zeros((h, w), np.float32)
-    shade = np.ones((h, w), np.float32)
-    spec = np.zeros((h, w), np.float32)
+    # Drops of 8 pixels or more are drawn on a grid of half the resolution, in its units (the
+    # drop layer is defocused afterwards anyway): cell j is the centre of pixels f*j .. f*j+f-1.
+    f = 2 if r0 >= _COARSE_DROPS else 1
+    gh, gw = -(-h // f), -(-w // f)
+    rad, cxs, cys = rad / f, (cxs - 0.5 * (f - 1)) / f, (cys - 0.5 * (f - 1)) / f
+    mapx = np.tile(np.arange(gw, dtype=np.float32), (gh, 1))
+    mapy = np.repeat(np.arange(gh, dtype=np.float32)[:, None], gw, axis=1)
+    alpha = np.zeros((gh, gw), np.float32)
+    shade = np.ones((gh, gw), np.float32)
+    spec = np.zeros((gh, gw), np.float32)
     for i in range(n):
         r, cx, cy, q, theta, hi = (arr[i].item() for arr in (rad, cxs, cys, qs, ths, his))
         sliding = bool(slid[i])
         L, tw, top, wob_a, wob_f, wob_p = (trail[i] * [r, 1, 1, 1, 1, 1]).tolist() if sliding else (0.0,) * 6
         zoom, lns, dx, dy, rim, op = lens[i].tolist()
         a, b = (r / q**0.5, r * q**0.5) if sliding else (r * q**0.5, r / q**0.5)
-        box = _blob(h, w, cx, cy, a, b, theta, harms[i].tolist(), 1.2, L)
+        box = _blob(gh, gw, cx, cy, a, b, theta, harms[i].tolist(), 1.2, L)
         if box is None:
             continue
         sl, X, Y, u, v, rho = box
@@ -228,7 +310,14 @@ def raindrop(
             spot = np.exp((X + 0.3 * r) ** 2 * k) * np.exp((Y + 0.35 * r) ** 2 * k)
             np.maximum(spec[sl], hi * spot * body, out=spec[sl])
         np.maximum(alpha[sl], al, out=alpha[sl])
-    drops = cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
+    if f > 1:
+        def up(field: np.ndarray) -> np.ndarray:
+            return cv2.resize(field, (gw * f, gh * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
+
+        mapx, mapy = up(mapx * f + 0.5 * (f - 1)), up(mapy * f + 0.5 * (f - 1))
+        alpha, shade, spec = up(alpha), up(shade), up(spec)
+    view = _gblur(img, (0.6 + 1.4 * sev) * s)  # the refracted scene is out of focus too
+    drops = cv2.remap(view, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
     drops = _gblur(drops * _chan(shade, c) + _chan(spec, c), sig)
     a = _gblur(alpha, 0.7 * sig + 0.3 * s)
     a3 = _chan(a, c)
@@ -237,75 +326,96 @@ def raindrop(
 
 
 def rain(
-    clean: np.ndarray, rng: np.random.Generator, *, angle: float | None = None, density: float | None = None,
-    length: float | None = None, width: float | None = None, brightness: float | None = None,
-    layers: int | None = None, haze: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, angle: float | None = None,
+    density: float | None = None, length: float | None = None, width: float | None = None,
+    brightness: float | None = None, layers: int | None = None, veil: float | None = None,
+    airlight: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rain streaks (Rain100L / Rain12 style), screen-blended, with an optional veiling haze.
+    """Rain: streak layers at angles spread around one direction, and a rain-accumulation veil.
 
-    Each layer stamps sparse random seeds with a tapered line kernel (``cv2.filter2D``); far layers
-    are denser, shorter, thinner and fainter, and their angle jitters by a few degrees.
+    The recipe of the Rain100H and Outdoor-Rain sets (Yang et al. 2017, Li et al. 2019): each
+    layer is sparse random seeds motion-blurred into lines (``cv2.filter2D``) and screen-blended;
+    far layers are denser, shorter, thinner and fainter. Half the images have crisp streaks
+    (parallel, untapered, flat across, as in Rain100H), the others soft natural ones (tapered,
+    blurred across, their directions spread by a few degrees). Above severity 0.3, 60 % of the
+    images also get a veil ``I = J*t + A*(1 - t)`` whose transmission ``t`` falls with the depth
+    of a synthetic scene (far above the horizon, near at the bottom).
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
+        severity: 0 (light rain, as Rain12: ~30 dB) to 1 (a downpour behind a veil, as
+            Rain100H and Outdoor-Rain: ~14 dB); default drawn from [0, 1].
         angle: fall direction in degrees from vertical (positive leans right at the bottom);
             default drawn from [-30, 30].
-        density: streaks of the nearest layer per 512x512 area; default drawn from [150, 700].
-        length: nearest streak length in pixels at 512; default drawn from [15, 60].
-        width: nearest streak width in pixels at 512; default drawn from [0.8, 2.0].
-        brightness: peak opacity of the nearest streaks; default drawn from [0.35, 0.8].
-        layers: number of depth layers; default 2 or 3.
-        haze: veil strength 1 - t of out*t + A*(1 - t), A grey in [0.75, 0.95];
-            default 0 with probability 0.6, else drawn from [0.05, 0.3].
+        density: streaks of the nearest layer per 512x512 area, 250 to 400 by severity.
+        length: nearest streak length (the motion blur) in pixels at 512, 20 to 150 by severity (the
+            streaks of Rain100H-style downpours reach across a third of the picture).
+        width: nearest streak width in pixels at 512, 1.2 to 3 by severity.
+        brightness: peak opacity of the nearest streaks, 0.45 to 0.8 by severity.
+        layers: number of depth layers, 2 to 3 by severity.
+        veil: 1 - t at the far end of the scene; 0 up to severity 0.3, then up to 0.35 (or 0).
+        airlight: grey level of A; default drawn from [0.25, 0.95], mostly bright.
 
     Returns:
-        ``(degraded, mask)``; the mask is 1 on the streaks (opacity > 0.03), max'd with ``haze``.
+        ``(degraded, mask)``; the mask is 1 on the streaks (opacity > 0.03), max'd with 1 - t.
     """
     img = check_image(clean, "clean")
     h, w, c = img.shape
     s = size_scale(img)
-    ang, dens = _pick(rng, angle, -30, 30), _pick(rng, density, 150, 700)
-    ln, wd = _pick(rng, length, 15, 60) * s, _pick(rng, width, 0.8, 2.0) * s
-    br = _pick(rng, brightness, 0.35, 0.8)
-    nl = max(1, int(rng.integers(2, 4)) if layers is None else int(layers))
-    hz = _maybe(rng, haze, 0.4, 0.05, 0.3)
+    sev = _severity(rng, severity)
+    ang, dens = _pick(rng, angle, -30, 30), _geometric(rng, density, 250, 400, sev)
+    ln, wd = _geometric(rng, length, 20, 150, sev, 0.25) * s, _around(rng, width, 1.2, 3.0, sev) * s
+    br = _around(rng, brightness, 0.45, 0.8, sev)
+    nl = max(1, int(round(_around(rng, None, 2, 3, sev))) if layers is None else int(layers))
+    veiled = veil is not None or (sev > 0.3 and rng.random() < 0.6)
+    vl = _around(rng, veil, 0.0, 0.35, (sev - 0.3) / 0.7) if veiled else 0.0
+    # half the images get crisp streaks (parallel, untapered, flat across: the Rain100H look),
+    # the others soft natural ones (tapered, blurred across, directions spread by a few degrees)
+    crisp = rng.random() < 0.5
+    spread = rng.uniform(0.0, 1.0) if crisp else rng.uniform(2.0, 8.0)  # degrees between layers
     keep = np.ones((h, w), np.float32)  # product of (1 - layer)
     for i in range(nl):
         f = i / max(nl - 1, 1)  # 0 nearest, 1 farthest
         half = 0.5 * ln * (1 - 0.6 * f) * rng.uniform(0.85, 1.15)
-        ai, n = ang + rng.normal(0.0, 2.5), _count(rng, dens * (1 + 1.5 * f), h, w, s)
-        layer = _stamp(rng, h, w, n, 0.4, 1.0, 0.5 * wd * (1 - 0.5 * f), half, ai, taper=0.7, fade=0.5)
+        ai, n = ang + rng.normal(0.0, spread), _count(rng, dens * (1 + 1.5 * f), h, w, s)
+        radius = 0.5 * wd * (1 - 0.5 * f)
+        layer = _stamp(rng, h, w, n, 0.4, 1.0, radius, half, ai, soft=0.3 if crisp else None,
+                       taper=0.0 if crisp else 0.7, fade=0.5)
         layer *= np.float32(br * (1 - 0.45 * f) * rng.uniform(0.9, 1.1))
         keep *= 1.0 - np.clip(layer, 0.0, 1.0)
-    streak = 1.0 - keep
     out = 1.0 - (1.0 - img) * _chan(keep, c)
-    mask = (streak > _THR).astype(np.float32)
-    if hz > 0:
-        a = rng.uniform(0.75, 0.95)
-        out = out * (1 - hz) + a * hz
-        mask = np.maximum(mask, hz)
+    mask = (1.0 - keep > _THR).astype(np.float32)
+    if vl > 0:
+        a = np.float32(airlight if airlight is not None else 0.95 - 0.7 * rng.random() ** 2)
+        haze_amount = vl * _depth(rng, h, w) ** np.float32(rng.uniform(0.7, 1.5))
+        v3 = _chan(haze_amount, c)
+        out += v3 * (a - out)
+        mask = np.maximum(mask, haze_amount)
     return finish(out, mask)
 
 
 def snow(
-    clean: np.ndarray, rng: np.random.Generator, *, flakes: float | None = None, size: float | None = None,
-    veil: float | None = None, angle: float | None = None, motion: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, flakes: float | None = None,
+    size: float | None = None, veil: float | None = None, angle: float | None = None, motion: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Falling snow in six depth layers, with an optional whitening veil.
+    """Falling snow in three size classes (fine, medium, large out-of-focus flakes), with a veil.
 
-    Many small faint far flakes, fewer mid ones, and few large, soft, out-of-focus near flakes;
+    The classes of the Snow100K masks (S, M, L), each in two depth layers: many small faint
+    far flakes and fine streaks, fewer mid ones, and few large, soft, translucent near flakes;
     each layer is stamped with a capsule kernel (motion blur along the fall direction) and
-    alpha-blended towards near-white, far layers first.
+    alpha-blended towards near-white, far layers first; heavier snow whitens the scene.
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        flakes: flakes per 512x512 area, all layers; default drawn from [400, 2500].
-        size: radius of the largest near flakes in pixels at 512; default drawn from [3, 8].
-        veil: v of out*(1 - v) + v*white; default 0 with probability 0.5, else drawn from [0.05, 0.3].
+        severity: 0 (a few flakes, ~30 dB) to 1 (a blizzard behind a whitening veil);
+            default drawn from [0, 1].
+        flakes: flakes per 512x512 area, all layers, 150 to 5000 by severity.
+        size: radius of the largest near flakes in pixels at 512, 2.5 to 9 by severity.
+        veil: v of out*(1 - v) + v*white; 0 with probability 1 - severity, else up to 0.4.
         angle: fall direction in degrees from vertical; default drawn from [-25, 25].
-        motion: motion-streak length of the near flakes in pixels at 512; default drawn from [0, 8].
+        motion: motion-streak length of the near flakes in pixels at 512, 0 to 14 by severity.
 
     Returns:
         ``(degraded, mask)``; the mask is 1 on the flakes (opacity > 0.03), max'd with ``veil``.
@@ -313,9 +423,10 @@ def snow(
     img = check_image(clean, "clean")
     h, w, c = img.shape
     s = size_scale(img)
-    fl, sz = _pick(rng, flakes, 400, 2500), _pick(rng, size, 3, 8) * s
-    vl, ang = _maybe(rng, veil, 0.5, 0.05, 0.3), _pick(rng, angle, -25, 25)
-    mo = _pick(rng, motion, 0, 8) * s
+    sev = _severity(rng, severity)
+    fl, sz = _geometric(rng, flakes, 400, 3000, sev), _around(rng, size, 3, 8, sev) * s
+    vl = _around(rng, veil, 0.0, 0.25, sev) if veil is not None or rng.random() < sev else 0.0
+    ang, mo = _pick(rng, angle, -25, 25), _around(rng, motion, 0, 14, sev, 0.3) * s
     white = np.float32(rng.uniform(0.9, 1.0))
     # (share of flakes, radius, soft edge or None for Gaussian, motion share, opacity range), far to near
     spec = ((0.45, 0.1, None, 0.3, (0.2, 0.6)), (0.25, 0.18, None, 0.4, (0.3, 0.8)),
@@ -337,23 +448,25 @@ def snow(
 
 
 def dust(
-    clean: np.ndarray, rng: np.random.Generator, *, spots: float | None = None, size: float | None = None,
-    particles: float | None = None, haze: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, spots: float | None = None,
+    size: float | None = None, particles: float | None = None, haze: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dust and dirt on the lens: defocused dark and light blobs, fine specks, optional dusty haze.
+    """Dust and dirt on the lens: defocused dark and light blotches, fine specks, optional dusty haze.
 
-    Blobs are irregular soft ellipses (some ring-shaped like out-of-focus sensor dust), blended
-    towards black (dark) or a pale tone (light); the haze is I = J*t + A*(1 - t) with a brownish
-    yellow airlight A near RGB (0.75, 0.65, 0.45) (its luminance for grey) and t uniform or slowly
-    varying.
+    Blobs are irregular soft ellipses of many sizes (some ring-shaped like out-of-focus sensor
+    dust), blended towards black (dark) or a pale tone (light); the haze is I = J*t + A*(1 - t)
+    with a brownish yellow airlight A near RGB (0.75, 0.65, 0.45) (its luminance for grey) and t
+    uniform or slowly varying.
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        spots: blobs per 512x512 area; default drawn from [4, 25].
-        size: typical blob radius in pixels at 512 (spread x0.3 to x2.5); default drawn from [8, 30].
-        particles: fine specks per 512x512 area; default drawn from [30, 300].
-        haze: mean 1 - t; default 0 with probability 0.5, else drawn from [0.1, 0.45].
+        severity: 0 (a few faint specks) to 1 (a dirty lens under a dusty haze); default drawn
+            from [0, 1].
+        spots: blobs per 512x512 area, 2 to 40 by severity.
+        size: typical blob radius in pixels at 512 (spread x0.3 to x2.5), 6 to 35 by severity.
+        particles: fine specks per 512x512 area, 20 to 600 by severity.
+        haze: mean 1 - t; 0 with probability 1 - 0.8 * severity, else 0.05 to 0.5 by severity.
 
     Returns:
         ``(degraded, mask)``; the mask is 1 on blobs and specks (opacity > 0.03), max'd with 1 - t.
@@ -361,8 +474,11 @@ def dust(
     img = np.ascontiguousarray(check_image(clean, "clean"))
     h, w, c = img.shape
     s = size_scale(img)
-    per, r0 = _pick(rng, spots, 4, 25), max(_pick(rng, size, 8, 30) * s, 0.7)
-    npart, hz = _pick(rng, particles, 30, 300), _maybe(rng, haze, 0.5, 0.1, 0.45)
+    sev = _severity(rng, severity)
+    per, r0 = _geometric(rng, spots, 4, 40, sev), max(_around(rng, size, 8, 35, sev) * s, 0.7)
+    npart = _geometric(rng, particles, 60, 600, sev)
+    hz = _around(rng, haze, 0.05, 0.5, sev) if haze is not None or rng.random() < 0.8 * sev else 0.0
+    strength = 0.8 + 0.6 * sev  # scales the blotches' opacity
     dark, light = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     for _ in range(_count(rng, per, h + 2 * r0, w + 2 * r0, s)):
         r = max(r0 * float(np.clip(np.exp(rng.normal(0.0, 0.5)), 0.3, 2.5)), 0.7)
@@ -370,7 +486,7 @@ def dust(
         q, theta = np.exp(rng.uniform(-0.35, 0.35)), rng.uniform(0, np.pi)
         harm = (rng.uniform(0, 0.12), rng.uniform(0, 6.3), rng.uniform(0, 0.1), rng.uniform(0, 6.3))
         soft, is_dark = rng.uniform(0.5, 1.2), rng.random() < 0.65
-        op = rng.uniform(0.08, 0.4) if is_dark else rng.uniform(0.06, 0.3)
+        op = min((rng.uniform(0.08, 0.4) if is_dark else rng.uniform(0.06, 0.3)) * strength, 0.9)
         ring = rng.uniform(0.3, 0.8) if rng.random() < 0.3 else 0.0
         box = _blob(h, w, cx, cy, r * np.sqrt(q), r / np.sqrt(q), theta, harm, 1.0 + soft)
         if box is None:
@@ -403,6 +519,22 @@ def dust(
     return finish(out, mask)
 
 
+def _depth(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A synthetic scene depth, HW float32 in [0, 1]: far (1) above a random, slightly tilted
+    horizon, falling towards the bottom of the image, plus low-frequency random variation."""
+    horizon, near = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.35)
+    gamma, tilt, amp = rng.uniform(0.6, 1.6), rng.uniform(-0.15, 0.15), rng.uniform(0.08, 0.25)
+    # a smooth field: computed on a grid of at most 128 rows and resized
+    k = max(1, min(h, w) // 128)
+    gh, gw = -(-h // k), -(-w // k)
+    yy = np.linspace(0.0, 1.0, gh, dtype=np.float32)[:, None]
+    yy = yy + np.float32(tilt) * np.linspace(-0.5, 0.5, gw, dtype=np.float32)[None, :]
+    ramp = np.clip((yy - horizon) / (1.0 - horizon), 0.0, 1.0) ** np.float32(gamma)
+    d = 1.0 - (1.0 - near) * ramp + amp * (_lowfreq(rng, gh, gw, rng.uniform(2.0, 5.0)) - 0.5)
+    d = np.clip(d, 0.0, 1.0).astype(np.float32)
+    return d if k == 1 else cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def haze(
     clean: np.ndarray, rng: np.random.Generator, *, beta: float | None = None, airlight: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -423,13 +555,7 @@ def haze(
     img = check_image(clean, "clean")
     h, w, c = img.shape
     b, a = _pick(rng, beta, 0.3, 1.5), _pick(rng, airlight, 0.7, 1.0)
-    horizon, near = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.35)
-    gamma, tilt, amp = rng.uniform(0.6, 1.6), rng.uniform(-0.15, 0.15), rng.uniform(0.08, 0.25)
-    yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
-    yy = yy + np.float32(tilt) * np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    ramp = np.clip((yy - horizon) / (1.0 - horizon), 0.0, 1.0) ** gamma
-    d = 1.0 - (1.0 - near) * ramp + amp * (_lowfreq(rng, h, w, rng.uniform(2.0, 5.0)) - 0.5)
-    t = np.exp(-b * np.clip(d, 0.0, 1.0)).astype(np.float32)
+    t = np.exp(-b * _depth(rng, h, w)).astype(np.float32)
     A = np.full(c, a, np.float32) if c == 1 else np.float32(a) + rng.uniform(-0.03, 0.03, 3).astype(np.float32)
     t3 = _chan(t, c)
     out = img * t3 + _fill(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# attentive-gan-weather: the Attentive GAN on one of raindrop, rain, snow, dust per image,
-# synthesised on Kodak24, McMaster and Set14. Trained without the VGG perceptual loss (its
+# attentive-gan-weather: the Attentive GAN on one of raindrop, rain, snow, dust per image, light to
+# heavy, synthesised on BSDS432, Urban100, McMaster and Set14, and on real-format heavy-rain pairs
+# (jorder_small/train). Trained without the VGG perceptual loss (its
 # ImageNet weights cannot be fetched offline). Release unet-weather first: the card compares
 # the GAN with it, the rainy input and every filter on real-format rain pairs it never saw
 # and on each weather kind synthesised on Kodak24.
@@ -8,7 +9,7 @@ source "$(dirname "$0")/common.sh"
 RUN=${RELEASE_RUN:-$RUNS/attentive-gan-weather}
 if training; then
     agan train attentive-gan --config scripts/recipes/attentive-gan-weather.json \
-        --data "synthetic:$WEATHER:$COLOUR_SETS" --val "synthetic:$WEATHER:$DATA/set5" --out "$RUN" "$@"
+        --data "$WEATHER_TRAIN" --val "$WEATHER_VAL" --out "$RUN" "$@"
     finished "$RUN" || { echo "$RUN: not finished; run the recipe again to resume"; exit 0; }
 fi
 release attentive-gan-weather "$RUN" "${WEATHER_TESTS[@]}" --compare unet-weather "${WEATHER_FILTERS[@]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dncnn-color-blind: CDnCNN-B (20 layers), one colour model for a random mix of noise kinds and
-# levels (noise-mix: Gaussian, Poisson, speckle, salt-and-pepper, JPEG, blur, ...) on the colour sets.
+# levels (noise-mix: Gaussian, Poisson, speckle, salt-and-pepper, JPEG, blur, ...) on the colour sets
+# (BSDS432, Urban100, McMaster, Set14; never Kodak24, BSD68 or CBSD68).
 # Evaluated blind against blind filters (noise level estimated from the image) on Kodak24 Gaussian
 # sigma 25, Kodak24 noise-mix and real camera noise (PolyU).
 source "$(dirname "$0")/common.sh"

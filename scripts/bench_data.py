@@ -1,0 +1,84 @@
+"""Patches per second of each recipe's training data pipeline, one process, beside the decode rate of its files.
+
+    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 400] [--threads 1]
+
+For each pipeline (Gaussian sigma 25 at 40x40, noise-mix at 64x64, the weather
+models' weather-mix at 128x128) a ``PatchDataset`` over the first ``--files``
+photos of ``--folder`` yields ``--patches`` patches, once reading each patch's
+photo from disk (as agan did before it decoded photos once) and once from the
+photos decoded once into memory, with masks only for the weather (the GAN's)
+pipeline (what training does now). The decode rate is
+``read_pixels`` over the same files. Targets (issue 12), as a ratio to the decode
+rate: Gaussian >= 5x, noise-mix >= 4x, weather >= 1.2x. Also prints the memory the
+decoded photos take, and BSDS432 + Urban100 decoded in all when they are there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.datasets import PatchDataset, open_source  # noqa: E402
+from data.io import list_images, read_pixels  # noqa: E402
+
+PIPELINES = (  # name, degradation, patch side, whether the model trains on masks (the GAN), target ratio
+    ("gaussian-25 40x40", "gaussian(sigma=25)", 40, False, 5.0),
+    ("noise-mix 64x64", "noise-mix", 64, False, 4.0),
+    ("weather 128x128", "weather-mix(kinds=1,among=raindrop|rain|snow|dust)", 128, True, 1.2),
+)
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / max(seconds, 1e-9)
+
+
+def patches_per_second(dataset: PatchDataset, patches: int) -> float:
+    dataset[0]  # warm-up
+    began = time.perf_counter()
+    for position in range(1, patches + 1):
+        dataset[position]
+    return rate(patches, time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=Path("../shared/data/bsds432"))
+    parser.add_argument("--files", type=int, default=100, help="Photos used (the first N).")
+    parser.add_argument("--patches", type=int, default=400)
+    parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (a DataLoader worker's share).")
+    args = parser.parse_args()
+    if not args.folder.is_dir():
+        sys.exit(f"{args.folder}: no such folder (give --folder)")
+    cv2.setNumThreads(args.threads)
+    files = list_images(args.folder)[: args.files]
+    began = time.perf_counter()
+    for path in files:
+        read_pixels(path)
+    decode = rate(len(files), time.perf_counter() - began)
+    print(f"{len(files)} files of {args.folder}; one process, OpenCV threads {args.threads}")
+    print(f"decode: {decode:.0f} files/s")
+    print(f"{'pipeline':<20} {'from disk /s':>12} {'ratio':>6} {'decoded once /s':>16} {'ratio':>6}  target")
+    spec_paths = ",".join(str(p) for p in files)
+    for name, kind, patch, masks, target in PIPELINES:
+        streamed = patches_per_second(PatchDataset(open_source(f"synthetic:{kind}:{spec_paths}"), patch), args.patches)
+        source = open_source(f"synthetic:{kind}:{spec_paths}")
+        held = source.preload()
+        cached = patches_per_second(PatchDataset(source, patch, masks=masks), args.patches)
+        verdict = "meets" if cached / decode >= target else "MISSES"
+        print(f"{name:<20} {streamed:>12.0f} {streamed / decode:>5.2f}x {cached:>16.0f} {cached / decode:>5.2f}x  "
+              f">= {target:g}x: {verdict}")
+    print(f"decoded photos held: {held / 2**20:.0f} MB for {len(files)} files")
+    sets = [args.folder.parent / name for name in ("bsds432", "urban100")]
+    if all(folder.is_dir() for folder in sets):
+        total = open_source(f"synthetic:gaussian:{','.join(map(str, sets))}").decoded_bytes()
+        print(f"BSDS432 + Urban100 decoded: {total / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
