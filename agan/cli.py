@@ -38,6 +38,8 @@ class AganGroup(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as err:
+            if ctx.params.get("debug"):
+                raise
             raise click.ClickException(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
 
 
@@ -81,7 +83,8 @@ def _load_lpips(use_lpips: bool, device: str):
 
 @click.group(cls=AganGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="agan")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error instead of one line.")
+def main(debug: bool) -> None:
     """agan: GAN-based image restoration, CNN baselines, classical filters, honest metrics.
 
     \b
@@ -302,20 +305,24 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
       agan restore photos/ -o restored/ --model runs/gan/checkpoints/best.pt --save-attention
       agan restore 'scans/*.tif' -o clean/ --model 'bm3d(sigma=10)'
     """
-    sources = _collect_inputs(inputs)
     method = _restore_method(model, post_filter, device, tile, overlap, ensemble)
+    sources = _collect_inputs(inputs)
     _show_notes([method])
     if save_attention and not method.gives_attention:
         click.echo(f"note: --save-attention ignored: {method.label} gives no attention map (only attentive-gan does)", err=True)
         save_attention = False
     outputs = _plan_outputs(sources, out, save_attention)
     failed = 0
+    debug = click.get_current_context().find_root().params.get("debug")
     for source, output in tqdm(list(zip(sources, outputs)), desc="restore", unit="image", disable=not sys.stderr.isatty()):
         try:
             _restore_file(method, source, output, save_attention)
-        except (ImageReadError, ImageWriteError, OSError) as err:
+        except Exception as err:  # one file's failure, named; the batch goes on
+            if debug:
+                raise
             failed += 1
-            message = str(err).splitlines()[0] if isinstance(err, ValueError) else f"{source}: {err}"
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            message = first if isinstance(err, (ImageReadError, ImageWriteError)) else f"{source}: {first}"
             tqdm.write(f"Error: {message}", file=sys.stderr)
     click.echo(f"restored {len(sources) - failed} of {len(sources)} image(s) with {method.label} into {out}/")
     if failed:

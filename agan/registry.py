@@ -65,7 +65,7 @@ class Registry:
 REGISTRY = Registry()
 
 
-def _filter_builder(function: Callable[..., np.ndarray]) -> Callable[..., Restorer]:
+def _filter_builder(function: Callable[..., np.ndarray], name: str | None = None) -> Callable[..., Restorer]:
     signature = inspect.signature(function)
 
     def build(**params: Any) -> Restorer:
@@ -73,6 +73,10 @@ def _filter_builder(function: Callable[..., np.ndarray]) -> Callable[..., Restor
             signature.bind(None, **params)
         except TypeError as err:
             raise SpecError(f"bad parameters for {function.__name__}: {err}") from None
+        try:
+            filters.check_parameters(name or function.__name__, params)
+        except ValueError as err:
+            raise SpecError(str(err)) from None
 
         def restore(image: np.ndarray) -> np.ndarray:
             return function(image, **params)
@@ -95,7 +99,7 @@ def unrestored(image: np.ndarray) -> np.ndarray:
 
 REGISTRY.register(Entry("input", _filter_builder(unrestored), "the degraded input itself, unrestored (the baseline row)"))
 for _name, _function in filters.FILTERS.items():
-    REGISTRY.register(Entry(_name, _filter_builder(_function), _first_line(_function)))
+    REGISTRY.register(Entry(_name, _filter_builder(_function, _name), _first_line(_function)))
 
 
 @dataclass(frozen=True)

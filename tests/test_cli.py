@@ -91,6 +91,11 @@ def test_models_lists_the_registry():
     (["evaluate", "median", "--data", "no/such/folder"], "no/such/folder: no such folder"),
     (["evaluate", "sharpen", "--data", "."], "unknown method 'sharpen'"),
     (["evaluate", "median(size=3)", "--data", "."], "bad parameters for median"),
+    (["evaluate", "bm3d(sigma=abc)", "--data", "."], "bm3d(sigma=abc): sigma must be a number from 0 to 255"),
+    (["evaluate", "gaussian(sigma=nan)", "--data", "."], "gaussian(sigma=nan): sigma must be a number from 0 to 50"),
+    (["evaluate", "mean(ksize=0)", "--data", "."], "mean(ksize=0): ksize must be a whole number from 1 to 99"),
+    (["restore", ".", "-o", "out", "--model", "median", "--post-filter", "median(ksize=4)"],
+     "median(ksize=4): ksize must be an odd whole number from 3 to 99"),
     (["compare", "--data", "synthetic:gaussian(sigma=25", "--method", "median", "--out", "x"], "unbalanced"),
 ])
 def test_bad_input_is_one_line_and_exit_1(args, message):

@@ -162,3 +162,49 @@ def test_compare_draws_the_gan_attention_maps(tmp_path):
     figure = read_image(tmp_path / "cmp" / "attention.png")
     assert figure.shape[2] == 3 and figure.shape[0] > 2 * 40  # one row per kept image
     assert "![attention](attention.png)" in (tmp_path / "cmp" / "results.md").read_text()
+
+
+def test_a_method_failing_on_one_image_names_it_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from baselines import filters
+
+    real = filters.median  # a filter that fails on one image size
+
+    def fragile(image, ksize=3):
+        if image.shape[0] == 33:
+            raise RuntimeError("out of memory")
+        return real(image, ksize)
+
+    import agan.registry as registry
+
+    monkeypatch.setitem(registry.REGISTRY._entries, "median",
+                        registry.Entry("median", registry._filter_builder(fragile, "median"), "a median that fails"))
+    folder = tmp_path / "in"
+    write_image(folder / "a.png", scene(32, 40))
+    write_image(folder / "b.png", scene(33, 40))
+    write_image(folder / "c.png", scene(34, 40))
+    result = CliRunner().invoke(main, ["restore", str(folder), "-o", str(tmp_path / "out"), "--model", "median"])
+    assert result.exit_code == 1
+    assert f"{folder / 'b.png'}: out of memory" in result.output and "1 image(s) could not be restored" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]
+    with pytest.raises(RuntimeError, match="out of memory"):
+        CliRunner().invoke(main, ["--debug", "restore", str(folder), "-o", str(tmp_path / "o2"), "--model", "median"],
+                           catch_exceptions=False)
+
+
+def test_agan_load_restores_uint8_float_grey_arrays_and_files(tmp_path):
+    import agan
+
+    restorer = agan.load("median(ksize=3)", device="cpu")
+    colour = (scene(31, 37) * 255).astype(np.uint8)
+    out = restorer(colour)
+    assert out.dtype == np.uint8 and out.shape == colour.shape
+    assert np.array_equal(out, (np.clip(restorer.method(colour.astype(np.float32) / 255), 0, 1) * 255).round())
+    grey = scene(20, 24, channels=1)[..., 0]
+    assert restorer(grey).shape == grey.shape and restorer(grey).dtype == np.float32
+    deep = (scene(20, 24) * 65535).astype(np.uint16)
+    assert restorer(deep).dtype == np.uint16
+    write_image(tmp_path / "p.png", scene(20, 24))
+    assert restorer(tmp_path / "p.png").shape == (20, 24, 3)
+    with pytest.raises(ValueError, match="expected an HWC image"):
+        restorer(np.zeros((4, 4, 2)))
+    assert "median(ksize=3)" in repr(restorer)
