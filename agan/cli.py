@@ -308,6 +308,9 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
     method = _restore_method(model, post_filter, device, tile, overlap, ensemble)
     sources = _collect_inputs(inputs)
     _show_notes([method])
+    if (tile is not None or ensemble) and not method.learned:
+        click.echo(f"note: --tile and --ensemble apply to networks; {method.label} has none, so they are ignored",
+                   err=True)
     if save_attention and not method.gives_attention:
         click.echo(f"note: --save-attention ignored: {method.label} gives no attention map (only attentive-gan does)", err=True)
         save_attention = False

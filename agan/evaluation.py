@@ -277,6 +277,8 @@ def write_comparison(
     out = Path(out)
     summary = summarize(rows)
     labels = [row["method"] for row in summary]
+    for stale in (out / "grids").glob("*.png") if (out / "grids").is_dir() else ():
+        stale.unlink()  # grids of an earlier comparison in this folder would read as this one's
     grid_paths = []
     for item in kept:
         path = out / "grids" / f"{item.name}.png"

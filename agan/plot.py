@@ -61,8 +61,19 @@ VALIDATION_TITLES = {
 }
 
 
+#: The figure formats ``agan plot -o`` writes, by file suffix.
+FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
+
+
 def plot_run(run: str | Path, output: str | Path) -> Path:
-    """Draw the curves of ``run`` into the PNG ``output``; returns its path."""
+    """Draw the curves of ``run`` into ``output`` (PNG, JPEG, PDF or SVG by its suffix); returns its path.
+
+    Raises:
+        ValueError: an output suffix of another format (named).
+    """
+    kind = FORMATS.get(Path(output).suffix.lower())
+    if kind is None:
+        raise ValueError(f"{output}: write the curves as {', '.join(FORMATS)}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +107,7 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
     figure.suptitle(str(Path(run)), fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    figure.savefig(buffer, format=kind, dpi=110)
     plt.close(figure)
     atomic_write_bytes(output, buffer.getvalue())
     return Path(output)

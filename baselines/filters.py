@@ -202,9 +202,9 @@ def median(image: np.ndarray, ksize: int = 3) -> np.ndarray:
     """Median filter, ``cv2.medianBlur`` with a ``ksize x ksize`` window.
 
     OpenCV supports float32 input only for ``ksize`` 3 and 5; those run on the
-    float image as is (out-of-range values included). For ``ksize >= 7`` the
-    image is converted to uint8 first (clipped to [0, 1] and rounded to 8-bit
-    levels), so the result is quantised to multiples of 1/255.
+    float image as is (out-of-range values included). Larger windows run
+    ``scipy.ndimage.median_filter`` on the float image (OpenCV would cut it to
+    8-bit levels, losing a 16-bit photo's depth), with OpenCV's replicated borders.
 
     Args:
         image: HWC float32 image, RGB ``(H, W, 3)`` or grey ``(H, W, 1)``
@@ -224,7 +224,9 @@ def median(image: np.ndarray, ksize: int = 3) -> np.ndarray:
     if ksize <= 5:
         out = cv2.medianBlur(img, ksize)
     else:
-        out = cv2.medianBlur(_to_uint8(img), ksize).astype(np.float32) / 255.0
+        from scipy.ndimage import median_filter
+
+        out = median_filter(img, size=(ksize, ksize, 1), mode="nearest")  # OpenCV's median replicates borders
     return _finish(out, image)
 
 

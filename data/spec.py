@@ -82,7 +82,10 @@ def parse_call(text: str) -> Call:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise SpecError(f"parameter {item.strip()!r} in {text!r} is not of the form key=value")
-        params[key.strip().replace("-", "_")] = parse_value(value)
+        param = key.strip().replace("-", "_")
+        if param in params:
+            raise SpecError(f"parameter {param!r} given twice in {text!r}")
+        params[param] = parse_value(value)
     return name, params
 
 

@@ -103,3 +103,22 @@ def test_bad_input_is_one_line_and_exit_1(args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_smaller_hardening_items(tmp_path, photos):
+    from data.spec import SpecError, parse_calls
+    from baselines import filters
+
+    with pytest.raises(SpecError, match="parameter 'ksize' given twice"):
+        parse_calls("median(ksize=3,ksize=5)")
+    deep = (np.arange(64 * 64, dtype=np.float32).reshape(64, 64, 1) / 4095.0) % 1.0  # values between 8-bit levels
+    out = filters.median(deep, ksize=7)
+    assert not np.allclose(out * 255, np.round(out * 255))  # kept its depth, not cut to 8-bit levels
+    # a reused compare folder keeps no stale grids
+    (tmp_path / "cmp" / "grids").mkdir(parents=True)
+    (tmp_path / "cmp" / "grids" / "old.png").write_bytes(b"stale")
+    result = run("compare", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--method", "median", "--out",
+                 tmp_path / "cmp", "--no-lpips", "--grids", 1)
+    assert result.exit_code == 0 and [p.name for p in (tmp_path / "cmp" / "grids").iterdir()] == ["p0.png"]
+    result = run("restore", photos / "p0.png", "-o", tmp_path / "out", "--model", "median", "--tile", 32)
+    assert result.exit_code == 0 and "--tile and --ensemble apply to networks" in result.stderr
