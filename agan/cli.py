@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from data.datasets import ImageDataset, describe, open_source
 from data.degradations import DEGRADATIONS, degrade, parse_degradation
-from data.io import ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, write_image
+from data.io import (ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, read_metadata,
+                     write_image)
 from data.pairing import PairingError
 from data.spec import SpecError, parse_calls
 
@@ -264,8 +265,9 @@ def _restore_method(model: str, post_filter: str | None, device: str, tile: int 
     return build_method(spec, _device_name(device), tile=tile, overlap=overlap, ensemble=ensemble)
 
 
-def _restore_file(method, source: Path, output: Path, save_attention: bool) -> None:
-    """Read ``source``, restore it and write ``output`` (16-bit PNG/TIFF for 16-bit inputs), and its attention map."""
+def _restore_file(method, source: Path, output: Path, save_attention: bool, quality: int) -> None:
+    """Read ``source`` (turned as its EXIF orientation says), restore it and write ``output`` (16-bit
+    PNG/TIFF for 16-bit inputs; a JPEG keeps the source's EXIF and ICC profile), and its attention map."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         image, bits = read_image_with_depth(source)
@@ -273,7 +275,7 @@ def _restore_file(method, source: Path, output: Path, save_attention: bool) -> N
         click.echo(f"warning: {warning.message}", err=True)
     restored, attention = method.restore_with_attention(image)
     deep = bits > 8 and output.suffix.lower() in (".png", ".tif", ".tiff")
-    write_image(output, restored, bits=16 if deep else 8)
+    write_image(output, restored, bits=16 if deep else 8, quality=quality, metadata=read_metadata(source))
     if save_attention and attention is not None:
         write_image(_attention_path(output), np.clip(attention, 0.0, 1.0)[..., None])
 
@@ -287,9 +289,11 @@ def _restore_file(method, source: Path, output: Path, save_attention: bool) -> N
 @click.option("--post-filter", default=None, help="A registered filter applied after the model, e.g. 'gaussian(sigma=0.8)'.")
 @click.option("--save-attention", is_flag=True, help="Also write <stem>_attention.png (the Attentive GAN's last attention map).")
 @click.option("--ensemble", is_flag=True, help="Average the network over 8 flips/rotations (x8 self-ensemble; 8x slower).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality of JPEG outputs.")
+@click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists (to continue a batch).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
 def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, overlap: int, post_filter: str | None,
-            save_attention: bool, ensemble: bool, device: str) -> None:
+            save_attention: bool, ensemble: bool, quality: int, skip_existing: bool, device: str) -> None:
     """Restore photos with a trained network or a filter; write them to OUTDIR.
 
     INPUT is an image file, a folder (its images, not sub-folders) or a glob.
@@ -315,11 +319,14 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
         click.echo(f"note: --save-attention ignored: {method.label} gives no attention map (only attentive-gan does)", err=True)
         save_attention = False
     outputs = _plan_outputs(sources, out, save_attention)
-    failed = 0
+    failed = skipped = 0
     debug = click.get_current_context().find_root().params.get("debug")
     for source, output in tqdm(list(zip(sources, outputs)), desc="restore", unit="image", disable=not sys.stderr.isatty()):
+        if skip_existing and output.exists():
+            skipped += 1
+            continue
         try:
-            _restore_file(method, source, output, save_attention)
+            _restore_file(method, source, output, save_attention, quality)
         except Exception as err:  # one file's failure, named; the batch goes on
             if debug:
                 raise
@@ -327,7 +334,9 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             message = first if isinstance(err, (ImageReadError, ImageWriteError)) else f"{source}: {first}"
             tqdm.write(f"Error: {message}", file=sys.stderr)
-    click.echo(f"restored {len(sources) - failed} of {len(sources)} image(s) with {method.label} into {out}/")
+    kept = f" ({skipped} already there)" if skipped else ""
+    click.echo(f"restored {len(sources) - failed - skipped} of {len(sources)} image(s) with {method.label} into "
+               f"{out}/{kept}")
     if failed:
         raise click.ClickException(f"{failed} image(s) could not be restored")
 

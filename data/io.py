@@ -105,6 +105,39 @@ def _decode(path: Path) -> np.ndarray:
     return pixels
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
+def _orientation(path: Path) -> int:
+    """The EXIF orientation (1-8) of a JPEG or TIFF file; 1 when it has none."""
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".tif", ".tiff"):
+        return 1
+    try:
+        from PIL import Image
+
+        with Image.open(path) as handle:
+            value = int(handle.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # no Pillow, or a file Pillow cannot parse: OpenCV's pixels as they are
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Pixels as stored turned the way a phone's EXIF orientation says they are seen (1 = as stored)."""
+    if orientation in (5, 6, 7, 8):  # the stored rows are the picture's columns
+        pixels = np.swapaxes(pixels, 0, 1)
+    steps = {2: (False, True), 3: (True, True), 4: (True, False), 5: (False, False), 6: (False, True),
+             7: (True, True), 8: (True, False)}.get(orientation)
+    if steps is None:
+        return pixels
+    flip_rows, flip_columns = steps
+    if flip_rows:
+        pixels = pixels[::-1]
+    if flip_columns:
+        pixels = pixels[:, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
 _SCALES = {np.dtype(np.uint8): (255.0, 8), np.dtype(np.uint16): (65535.0, 16), np.dtype(np.float32): (1.0, 32),
            np.dtype(np.float64): (1.0, 32)}
 
@@ -122,7 +155,7 @@ def read_pixels(path: str | Path) -> tuple[np.ndarray, bool]:
         ImageReadError: as :func:`read_image`.
     """
     path = Path(path)
-    pixels = _decode(path)
+    pixels = _orient(_decode(path), _orientation(path))
     if pixels.dtype not in _SCALES:
         raise ImageReadError(f"{path}: unsupported pixel type {pixels.dtype}")
     if pixels.ndim == 2:
@@ -196,6 +229,44 @@ def encode_image(image: np.ndarray, suffix: str, *, bits: int = 8, quality: int 
     return encoded.tobytes()
 
 
+def read_metadata(path: str | Path) -> dict[str, bytes]:
+    """What a restored photo should keep of ``path``: its EXIF block (orientation set to 1, as
+    :func:`read_image` has already turned the pixels) and ICC colour profile, when it has them.
+
+    Returns:
+        ``{"exif": bytes, "icc": bytes}``, either key absent when the file has none (or no Pillow).
+    """
+    try:
+        from PIL import Image
+
+        with Image.open(path) as handle:
+            icc = handle.info.get("icc_profile")
+            exif = handle.getexif()
+            if exif:
+                exif[_EXIF_ORIENTATION] = 1
+            exif_bytes = exif.tobytes() if exif else None
+    except Exception:
+        return {}
+    return {k: v for k, v in (("exif", exif_bytes), ("icc", icc)) if v}
+
+
+def _with_metadata(jpeg: bytes, metadata: dict[str, bytes]) -> bytes:
+    """A JPEG with EXIF (APP1) and ICC profile (APP2) segments inserted after its start marker."""
+    segments = b""
+    exif = metadata.get("exif")
+    if exif:
+        payload = exif if exif.startswith(b"Exif\0\0") else b"Exif\0\0" + exif
+        if len(payload) <= 65533:
+            segments += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    icc = metadata.get("icc")
+    if icc:
+        chunks = [icc[i : i + 65519] for i in range(0, len(icc), 65519)]
+        for number, chunk in enumerate(chunks, 1):
+            payload = b"ICC_PROFILE\0" + bytes([number, len(chunks)]) + chunk
+            segments += b"\xff\xe2" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return jpeg[:2] + segments + jpeg[2:]
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
@@ -211,7 +282,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def write_image(path: str | Path, image: np.ndarray, *, bits: int = 8, quality: int = 95) -> Path:
+def write_image(path: str | Path, image: np.ndarray, *, bits: int = 8, quality: int = 95,
+                metadata: dict[str, bytes] | None = None) -> Path:
     """Write an image atomically (temporary name, then rename).
 
     Args:
@@ -219,6 +291,8 @@ def write_image(path: str | Path, image: np.ndarray, *, bits: int = 8, quality: 
         image: HWC (or HW) float32 in [0, 1], RGB or grey; values outside are clipped.
         bits: 8, or 16 for PNG and TIFF.
         quality: JPEG quality.
+        metadata: :func:`read_metadata` of the source; a JPEG keeps its EXIF and ICC profile
+            (other formats are written without).
 
     Returns:
         The path written.
@@ -232,12 +306,15 @@ def write_image(path: str | Path, image: np.ndarray, *, bits: int = 8, quality: 
         data = encode_image(image, path.suffix, bits=bits, quality=quality)
     except ValueError as err:
         raise ImageWriteError(f"{path}: {err}") from None
+    if metadata and path.suffix.lower() in (".jpg", ".jpeg"):
+        data = _with_metadata(data, metadata)
     atomic_write_bytes(path, data)
     return path
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """``(height, width)`` of an image file, read from its header when possible.
+    """``(height, width)`` of an image file as :func:`read_image` returns it (EXIF orientation
+    applied), read from its header when possible.
 
     Raises:
         ImageReadError: the file cannot be opened as an image.
@@ -248,7 +325,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
         with Image.open(path) as handle:
             width, height = handle.size
-        return height, width
+        return (width, height) if _orientation(path) in (5, 6, 7, 8) else (height, width)
     except Exception:  # Pillow missing or unable: fall back to a full decode
         image = read_image(path)
         return image.shape[0], image.shape[1]

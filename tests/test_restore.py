@@ -208,3 +208,28 @@ def test_agan_load_restores_uint8_float_grey_arrays_and_files(tmp_path):
     with pytest.raises(ValueError, match="expected an HWC image"):
         restorer(np.zeros((4, 4, 2)))
     assert "median(ksize=3)" in repr(restorer)
+
+
+def test_a_phone_jpeg_is_restored_upright_keeping_its_exif_and_colour_profile(tmp_path):
+    from PIL import Image, ImageCms
+
+    stored = (scene(24, 36) * 255).astype(np.uint8)
+    photo = Image.fromarray(stored)
+    exif = photo.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    exif[0x010F] = "PhoneMaker"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo.save(tmp_path / "phone.jpg", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    result = CliRunner().invoke(main, ["restore", str(tmp_path / "phone.jpg"), "-o", str(tmp_path / "out"),
+                                       "--model", "gaussian(sigma=0.5)", "--quality", 90])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out" / "phone.jpg") as restored:
+        assert restored.size == (24, 36)  # upright: the stored 36x24 turned a quarter
+        assert restored.getexif()[0x0112] == 1 and restored.getexif()[0x010F] == "PhoneMaker"
+        assert restored.info.get("icc_profile") == icc
+    got = read_image(tmp_path / "out" / "phone.jpg") * 255
+    upright, sideways = np.rot90(stored, -1), np.rot90(stored, 1)  # what the camera saw, and its mirror turn
+    assert np.abs(got - upright).mean() < 0.5 * np.abs(got - sideways).mean()
+    again = CliRunner().invoke(main, ["restore", str(tmp_path / "phone.jpg"), "-o", str(tmp_path / "out"),
+                                      "--model", "median", "--skip-existing"])
+    assert again.exit_code == 0 and "restored 0 of 1 image(s)" in again.output and "1 already there" in again.output
