@@ -176,9 +176,11 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for results.md, results.csv, per_image.csv, grids/.")
 @click.option("--grids", type=int, default=4, show_default=True, help="Side-by-side grids for the first N images.")
 @click.option("--input-row/--no-input-row", default=True, show_default=True, help="Include the unrestored input as a row.")
+@click.option("--save-outputs", is_flag=True, help="Also write every method's restored images to OUT/outputs/METHOD/.")
 @metric_options
-def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, input_row: bool, y_channel: bool,
-            crop_border: int, quantize: bool, use_lpips: bool, device: str, seed: int, limit: int | None) -> None:
+def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, input_row: bool, save_outputs: bool,
+            y_channel: bool, crop_border: int, quantize: bool, use_lpips: bool, device: str, seed: int,
+            limit: int | None) -> None:
     """Compare methods on the same images: a table, CSVs and side-by-side grids.
 
     \b
@@ -191,9 +193,13 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
+    def save(method: str, image: str, output: np.ndarray) -> None:
+        write_image(out / "outputs" / method.replace("/", "_") / f"{image}.png", output)
+
     rows, kept = run_methods(dataset, resolved, options=options, lpips_metric=lpips_metric, keep=grids,
-                             progress=sys.stderr.isatty())
-    summary = write_comparison(out, rows, kept, data_spec=data_spec, options=options, lpips_note=lpips_note)
+                             progress=sys.stderr.isatty(), on_output=save if save_outputs else None)
+    summary = write_comparison(out, rows, kept, data_spec=data_spec, options=options, lpips_note=lpips_note,
+                               total=len(dataset.source) if limit is not None else None)
     click.echo(f"{data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summary))
     click.echo(f"wrote {out / 'results.md'}, results.csv, per_image.csv and {len(kept)} grid(s)")

@@ -56,6 +56,9 @@ from .run_guard import Interrupted, RunLock, StopSignals
 from .train_config import TrainConfig
 
 
+#: Without a terminal, training prints a plain progress line at most this often (and at each validation).
+PLAIN_LOG_SECONDS = 30.0
+
 #: Training images are decoded once and kept in memory when they take at most this (decoded, 3 bytes a pixel).
 PRELOAD_BYTES = 4 * 2**30
 
@@ -221,6 +224,7 @@ class Trainer:
         self.step = 0
         self.best = -math.inf
         self.writer = None
+        self._bar, self._shown, self._last_plain = None, {}, -math.inf
 
     # ------------------------------------------------------------------ setup
     def _init_distributed(self) -> None:
@@ -398,7 +402,8 @@ class Trainer:
             out, maps = run_network(net)(x)
             image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
             attention = maps[0, 0].float().cpu().numpy() if maps is not None else None
-            scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"])))
+            scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"]),
+                           metrics.psnr(item["degraded"], item["clean"])))
             if attention is not None:
                 aucs.append(metrics.attention_auc(attention, item["mask"]))
             if index == 0:
@@ -409,7 +414,8 @@ class Trainer:
                 sample = grid([tiles])
         net.train()
         values = np.array(scores)
-        result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean())}
+        result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean()),
+                  "val/input_psnr": float(values[:, 2].mean())}  # the unrestored input: the line to beat
         labels = self.val_set.labels
         if len(set(labels)) > 1:  # a joined spec: each part's PSNR too
             for label in dict.fromkeys(labels):
@@ -461,7 +467,27 @@ class Trainer:
                 write_image(self.run / "samples" / f"step_{self.step:06d}.png", sample)
         if record:
             self._write_metrics(record)
+            self._report(record)
         return self._save_if_due(record)
+
+    def _report(self, record: dict[str, Any]) -> None:
+        """Show a logged record: on the progress bar, or (no terminal, e.g. a cluster log) as a plain
+        line at most every :data:`PLAIN_LOG_SECONDS` and at every validation."""
+        loss = record.get("train/g_total", record.get("train/total"))
+        if loss is not None:
+            self._shown["loss"] = f"{loss:.4g}"
+            self._shown["lr"] = f"{record['lr']:.2g}"
+        if "val/psnr" in record:
+            self._shown["val"] = f"{record['val/psnr']:.2f} dB"
+        if self._bar is not None and not self._bar.disable:
+            self._bar.set_postfix(self._shown, refresh=False)
+            return
+        now = time.monotonic()
+        if "val/psnr" in record or now - self._last_plain >= PLAIN_LOG_SECONDS:
+            self._last_plain = now
+            speed = f", {record['seconds_per_step']:.2f} s/step" if "seconds_per_step" in record else ""
+            self.log(f"step {self.step}/{self.config.iters}: " + ", ".join(f"{k} {v}" for k, v in self._shown.items())
+                     + speed)
 
     def _save_if_due(self, record: dict[str, Any]) -> bool:
         """``best.pt`` when validation PSNR (or, without validation, the training loss at a save
@@ -530,6 +556,7 @@ class Trainer:
         from tqdm import tqdm
 
         bar = tqdm(total=c.iters, initial=self.step, desc="train", unit="step", disable=not (progress and self.main))
+        self._bar, self._shown, self._last_plain = bar, {}, -math.inf
         batches = iter(loader)
         while self.step < c.iters:
             batch = self._next_batch(batches)

@@ -17,7 +17,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +26,7 @@ from data.io import atomic_write_bytes, write_image
 
 from . import metrics
 from .grids import grid
-from .registry import Method
+from .registry import Method, short_label
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def run_methods(
     progress: bool = True,
     also: dict[str, MetricOptions] | None = None,
     cache: RowCache | None = None,
+    on_output: Callable[[str, str, np.ndarray], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Kept]]:
     """Restore every image of ``dataset`` with every method and score the outputs.
 
@@ -122,12 +123,17 @@ def run_methods(
             MetricOptions(y_channel=True)}`` adds ``psnr_y`` and ``ssim_y``.
         cache: rows of filters (methods without a learned step) already
             measured on the same images, reused instead of running them again.
+        on_output: called with (method name, image name, HWC float32 output) for
+            every restored image (it bypasses the cache), e.g. to save the outputs.
 
     Returns:
         ``(rows, kept)``: one row per image and method (method, image, psnr,
         ssim, lpips, the ``also`` columns, seconds, megapixels) and the kept images.
     """
     also = also or {}
+    short = {m.label: short_label(m.label) for m in methods}
+    if len(set(short.values())) < len(short):  # two runs' best.pt: keep the whole labels apart
+        short = {m.label: m.label for m in methods}
     context = "; ".join([options.describe(), f"lpips {lpips_metric is not None}"]
                         + [f"{suffix}: {extra.describe()}" for suffix, extra in also.items()])
     rows: list[dict[str, Any]] = []
@@ -141,18 +147,18 @@ def run_methods(
         maps: dict[str, np.ndarray] = {}
         psnrs: dict[str, float] = {}
         for method in methods:
-            cacheable = cache is not None and not method.learned and index >= keep
+            cacheable = cache is not None and not method.learned and index >= keep and on_output is None
             cached = cache.get(method.label, context, degraded, clean) if cacheable else None
             if cached is not None:
-                rows.append({"method": method.label, "image": name, **cached})
-                psnrs[method.label] = cached["psnr"]
+                rows.append({"method": short[method.label], "image": name, **cached})
+                psnrs[short[method.label]] = cached["psnr"]
                 continue
             start = time.perf_counter()
             try:
                 if method.gives_attention:
                     output, attention = method.restore_with_attention(degraded)
                     if index < keep and attention is not None:
-                        maps[method.label] = attention
+                        maps[short[method.label]] = attention
                 else:
                     output = method(degraded)
             except Exception as err:
@@ -160,7 +166,7 @@ def run_methods(
             seconds = time.perf_counter() - start
             if output.shape != clean.shape:
                 raise RuntimeError(f"{method.label} returned shape {output.shape} for image {name} of shape {clean.shape}")
-            row = {"method": method.label, "image": name,
+            row = {"method": short[method.label], "image": name,
                    **metrics.measure(output, clean, lpips_metric, **options.as_kwargs())}
             for suffix, extra in also.items():
                 row[f"psnr_{suffix}"] = metrics.psnr(output, clean, **extra.as_kwargs())
@@ -169,9 +175,11 @@ def run_methods(
             rows.append(row)
             if cacheable:
                 cache.put(method.label, context, degraded, clean, {k: v for k, v in row.items() if k not in ("method", "image")})
-            psnrs[method.label] = row["psnr"]
+            psnrs[short[method.label]] = row["psnr"]
+            if on_output is not None:
+                on_output(short[method.label], name, output)
             if index < keep:
-                outputs[method.label] = output
+                outputs[short[method.label]] = output
         if index < keep:
             kept.append(Kept(name, degraded, clean, outputs, psnrs, maps))
     return rows, kept
@@ -253,7 +261,7 @@ def write_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     return Path(path)
 
 
-def comparison_grid(item: Kept, labels: list[str], height: int = 192) -> np.ndarray:
+def comparison_grid(item: Kept, labels: list[str], height: int = 320) -> np.ndarray:
     """degraded | each method | clean, with PSNR on each tile; HW3 float32 RGB in [0, 1]."""
     input_psnr = metrics.psnr(item.degraded, item.clean)
     tiles = [(item.degraded, f"input {_fmt(input_psnr, 2)} dB")]
@@ -271,9 +279,11 @@ def write_comparison(
     options: MetricOptions,
     lpips_note: str | None = None,
     title: str = "Comparison",
+    total: int | None = None,
 ) -> list[dict[str, Any]]:
     """Write ``results.md``, ``results.csv`` (one row per method), ``per_image.csv`` and
-    ``grids/NAME.png`` under ``out``; returns the summary."""
+    ``grids/NAME.png`` under ``out``; returns the summary. ``total``: the images of the data
+    when only the first ones were compared (said in the header)."""
     out = Path(out)
     summary = summarize(rows)
     labels = [row["method"] for row in summary]
@@ -291,7 +301,9 @@ def write_comparison(
         write_image(out / "attention.png", grid(attention_rows))
     write_csv(out / "results.csv", summary)
     write_csv(out / "per_image.csv", rows)
-    lines = [f"# {title}", "", f"Data: `{data_spec}` ({summary[0]['images'] if summary else 0} images).",
+    count = summary[0]["images"] if summary else 0
+    of_total = f", the first {count} of its {total} (--limit)" if total is not None and total > count else ""
+    lines = [f"# {title}", "", f"Data: `{data_spec}` ({count} images{of_total}).",
              f"PSNR/SSIM: {options.describe()}; SSIM with Gaussian window sigma 1.5 (Wang et al. 2004). "
              f"LPIPS: AlexNet, lower is better{'' if lpips_note is None else ' — ' + lpips_note}. "
              "s/MP: seconds of the method per megapixel on this machine.", "", markdown_table(summary), ""]

@@ -1,8 +1,9 @@
 """``agan plot``: training curves of a run from its ``metrics.jsonl``.
 
 Panels: G-loss and D-loss (or the training loss of a CNN), every logged loss
-term, and validation PSNR/SSIM (and, for the GAN, the attention map's ROC AUC
-against the mask), each against the step. Written with
+term, validation PSNR (beside the unrestored input's, dashed) and SSIM (and,
+for the GAN, the attention map's ROC AUC against the mask), and the learning
+rate, each against the step. Written with
 matplotlib's Agg backend (no display needed) to a PNG, atomically.
 """
 
@@ -84,7 +85,8 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
     totals = [k for k in ("train/g_total", "train/d_total", "train/total") if k in keys]
     terms = [k for k in keys if k not in totals]
     validation = [k for k in VALIDATION_TITLES if any(k in r for r in records)]
-    panels = 1 + bool(terms) + len(validation)
+    has_lr = any("lr" in r for r in records)
+    panels = 1 + bool(terms) + len(validation) + has_lr
     figure, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.6), squeeze=False)
     axes = list(axes[0])
     ax = axes.pop(0)
@@ -102,8 +104,15 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
         ax.legend(fontsize=7)
     for key in validation:
         ax = axes.pop(0)
-        ax.plot(*_series(records, key), marker="o", markersize=3)
+        ax.plot(*_series(records, key), marker="o", markersize=3, label="output")
         ax.set(title=VALIDATION_TITLES[key], xlabel="step")
+        if key == "val/psnr" and any("val/input_psnr" in r for r in records):
+            ax.plot(*_series(records, "val/input_psnr"), linestyle="--", color="grey", label="input")
+            ax.legend(fontsize=7)
+    if has_lr:
+        ax = axes.pop(0)
+        ax.plot(*_series(records, "lr"))
+        ax.set(title="learning rate", xlabel="step")
     figure.suptitle(str(Path(run)), fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from baselines import filters
-from data.spec import SpecError, format_call, parse_calls
+from data.spec import SpecError, format_call, parse_call, parse_calls, split_top_level
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -143,6 +143,21 @@ class Method:
             else:
                 image = step(image)
         return image, attention
+
+
+def short_label(label: str) -> str:
+    """A method label for tables: a checkpoint named by its run folder and file (``gan/best.pt``),
+    not its whole path; the rest as it is."""
+    parts = []
+    for call in split_top_level(label, "+"):
+        name = parse_call(call)[0]
+        if _is_checkpoint(name):
+            path = Path(name)
+            short = f"{path.parent.parent.name}/{path.name}" if path.parent.name == "checkpoints" else path.name
+            parts.append(short + call.strip()[len(name):])
+        else:
+            parts.append(call.strip())
+    return "+".join(parts)
 
 
 def _is_checkpoint(name: str) -> bool:

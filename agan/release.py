@@ -26,18 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from data.io import atomic_write_bytes
-from data.spec import SpecError, parse_call, split_top_level
+from data.spec import SpecError, split_top_level
 
 from .checkpoints import load_checkpoint, release_checkpoint
 from .evaluation import MetricOptions, RowCache, run_methods, summarize
 from .plot import read_metrics
 from .pretrained import RELEASES, STATUSES, check_name, release_paths
-from .registry import build_method
+from .registry import build_method, short_label
 from .train_config import TrainConfig, resolve_config
 
 __all__ = [
     "DATA_VARIABLE", "RECIPES_DIR", "card_from_run", "default_data_root", "evaluate_release", "evaluation_text",
-    "find_checkpoint", "init_lineage", "lineage", "make_release", "portable_label", "portable_spec",
+    "find_checkpoint", "init_lineage", "lineage", "make_release", "portable_spec",
     "recipe_command", "release", "stage", "training_record", "write_card",
 ]
 
@@ -251,15 +251,6 @@ def _version() -> str:
     return f"{text} ({commit})" if commit else text
 
 
-def portable_label(label: str) -> str:
-    """A method label without folders: a checkpoint path is named by its file name (``best.pt+median``)."""
-    parts = []
-    for call in split_top_level(label, "+"):
-        name = parse_call(call)[0]
-        parts.append(Path(name).name + call.strip()[len(name):])
-    return "+".join(parts)
-
-
 def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[str, ...] = (), *,
                      data_root: str | Path, device: str = "cpu", seed: int = 0, cache: RowCache | None = None,
                      progress: bool = False) -> dict[str, Any]:
@@ -280,20 +271,15 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
     dataset = ImageDataset(open_source(spec), seed=seed)
     options, y = MetricOptions(), MetricOptions(y_channel=True)
     rows, _ = run_methods(dataset, methods, options=options, also={"y": y}, cache=cache, progress=progress)
-    for row in rows:
-        if row["method"] == methods[1].label:
-            row["method"] = name
-    labels = {m.label: portable_label(m.label) for m in methods[2:]}
-    for row in rows:
-        row["method"] = labels.get(row["method"], row["method"])
-    kinds = {"input": "input", name: "model",
-             **{labels[m.label]: "network" if m.learned else "filter" for m in methods[2:]}}
+    summary = summarize(rows)  # one entry per method, in the order of ``methods``
+    names = ["input", name] + [short_label(m.label) for m in methods[2:]]
+    kinds = ["input", "model"] + ["network" if m.learned else "filter" for m in methods[2:]]
     return {
         "data": portable_spec(spec, data_root), "images": len(dataset), "seed": seed,
         "convention": f"PSNR/SSIM on {options.describe()}; _y columns on {y.describe()}",
-        "results": [{"method": s["method"], "kind": kinds[s["method"]], "psnr": round(s["psnr"], 3),
-                     "ssim": round(s["ssim"], 4), "psnr_y": round(s["psnr_y"], 3), "ssim_y": round(s["ssim_y"], 4),
-                     "sec_per_mp": round(s["sec_per_mp"], 3)} for s in summarize(rows)],
+        "results": [{"method": method, "kind": kind, "psnr": round(s["psnr"], 3), "ssim": round(s["ssim"], 4),
+                     "psnr_y": round(s["psnr_y"], 3), "ssim_y": round(s["ssim_y"], 4),
+                     "sec_per_mp": round(s["sec_per_mp"], 3)} for method, kind, s in zip(names, kinds, summary)],
     }
 
 

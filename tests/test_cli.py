@@ -122,3 +122,12 @@ def test_smaller_hardening_items(tmp_path, photos):
     assert result.exit_code == 0 and [p.name for p in (tmp_path / "cmp" / "grids").iterdir()] == ["p0.png"]
     result = run("restore", photos / "p0.png", "-o", tmp_path / "out", "--model", "median", "--tile", 32)
     assert result.exit_code == 0 and "--tile and --ensemble apply to networks" in result.stderr
+
+
+def test_compare_says_its_limit_and_saves_every_output_on_request(tmp_path, photos):
+    result = run("compare", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--method", "median", "--out",
+                 tmp_path / "cmp", "--no-lpips", "--limit", 2, "--save-outputs")
+    assert result.exit_code == 0, result.output
+    assert "(2 images, the first 2 of its 3 (--limit))" in (tmp_path / "cmp" / "results.md").read_text()
+    saved = sorted(str(p.relative_to(tmp_path / "cmp" / "outputs")) for p in (tmp_path / "cmp" / "outputs").rglob("*.png"))
+    assert saved == ["input/p0.png", "input/p1.png", "median/p0.png", "median/p1.png"]

@@ -432,3 +432,13 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_by_restore(tmp_path):
                                        str(tmp_path / "nan.pt")])
     assert result.exit_code == 1 and "nan.pt: its weights are not finite" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_without_a_terminal_training_prints_plain_progress_lines(tmp_path, photos):
+    lines = []
+    config = _config("dncnn", photos, tmp_path / "run", iters=10, val=f"synthetic:gaussian(sigma=25):{photos}",
+                     val_every=10, val_limit=1, log_every=5)
+    Trainer(config, log=lines.append).fit(progress=False)
+    progress = [line for line in lines if line.startswith("step ")]
+    assert progress[0].startswith("step 5/10: loss ") and "lr " in progress[0] and "s/step" in progress[0]
+    assert progress[-1].startswith("step 10/10: loss ") and "val " in progress[-1] and " dB" in progress[-1]

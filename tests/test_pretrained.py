@@ -73,7 +73,7 @@ def test_release_writes_fp16_weights_and_a_card_that_restore_and_models_use(trai
     (evaluation,) = card["evaluations"]
     assert evaluation["data"] == card["data"] and evaluation["images"] == 3
     kinds = {r["method"]: r["kind"] for r in evaluation["results"]}
-    assert kinds == {"input": "input", "dncnn-gray-s25": "model", "median": "filter", "last.pt": "network"}
+    assert kinds == {"input": "input", "dncnn-gray-s25": "model", "median": "filter", "run/last.pt": "network"}
     assert all(np.isfinite(r["psnr"]) and np.isfinite(r["psnr_y"]) for r in evaluation["results"])
     model_row = next(r for r in evaluation["results"] if r["kind"] == "model")
     input_row = next(r for r in evaluation["results"] if r["kind"] == "input")
