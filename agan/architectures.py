@@ -161,6 +161,10 @@ class ModelRestorer:
             (linear, about [0, 1], 1 where the GAN sees raindrops; clamp it to
             show it), or None for networks without attention.
         """
+        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.dtype.kind != "f":
+            raise ValueError(f"ModelRestorer takes HWC float images in [0, 1], got "
+                             f"{getattr(image, 'dtype', type(image).__name__)} of shape {np.shape(image)}; "
+                             "agan.load() takes uint8 and HW arrays too")
         image = np.asarray(image, np.float32)
         channels = image.shape[2]
         if channels == self.channels:

@@ -66,6 +66,26 @@ def _device_name(device: str) -> str:
     return str(resolve_device(device))
 
 
+class _Failures:
+    """Images a method failed on in evaluate/compare: each named when it happens, counted at the end."""
+
+    def __init__(self) -> None:
+        self.images: list[str] = []
+        self.debug = bool(click.get_current_context().find_root().params.get("debug"))
+
+    def __call__(self, method: str, image: str, error: Exception) -> None:
+        if self.debug:
+            raise error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        click.echo(f"Error: image {image}: {method} failed ({first}); the image is left out of every mean", err=True)
+        self.images.append(image)
+
+    def exit_if_any(self) -> None:
+        if self.images:
+            raise click.ClickException(f"{len(self.images)} image(s) left out: {', '.join(self.images[:5])}"
+                                       + (" ..." if len(self.images) > 5 else ""))
+
+
 def _show_notes(methods) -> None:
     """Print each method's notes (a preview model says so) once, on stderr."""
     for note in dict.fromkeys(note for method in methods for note in method.notes):
@@ -163,11 +183,16 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
     dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
-    rows, _ = run_methods(dataset, [resolved], options=options, lpips_metric=lpips_metric, progress=sys.stderr.isatty())
+    failures = _Failures()
+    rows, _ = run_methods(dataset, [resolved], options=options, lpips_metric=lpips_metric, progress=sys.stderr.isatty(),
+                          on_error=failures)
+    if not rows:
+        raise click.ClickException(f"{resolved.label} failed on every image")
     path = write_csv(csv_path or Path("agan-evaluate.csv"), rows)
     click.echo(f"{resolved.label} on {data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summarize(rows)))
     click.echo(f"per-image results: {path}")
+    failures.exit_if_any()
 
 
 @main.command()
@@ -196,13 +221,17 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     def save(method: str, image: str, output: np.ndarray) -> None:
         write_image(out / "outputs" / method.replace("/", "_") / f"{image}.png", output)
 
+    failures = _Failures()
     rows, kept = run_methods(dataset, resolved, options=options, lpips_metric=lpips_metric, keep=grids,
-                             progress=sys.stderr.isatty(), on_output=save if save_outputs else None)
+                             progress=sys.stderr.isatty(), on_output=save if save_outputs else None, on_error=failures)
+    if not rows:
+        raise click.ClickException("a method failed on every image")
     summary = write_comparison(out, rows, kept, data_spec=data_spec, options=options, lpips_note=lpips_note,
                                total=len(dataset.source) if limit is not None else None)
     click.echo(f"{data_spec}: {describe(dataset.source)}; {options.describe()}")
     click.echo(text_table(summary))
     click.echo(f"wrote {out / 'results.md'}, results.csv, per_image.csv and {len(kept)} grid(s)")
+    failures.exit_if_any()
 
 
 def _expand_input(argument: str) -> list[Path]:

@@ -182,6 +182,7 @@ class Trainer:
         channels = 1 if config.grey else 3
         self.train_set = PatchDataset(source, config.patch, seed=config.seed,
                                       masks=architecture.discriminator is not None)
+        self.train_set[0]  # a bad degradation parameter or an unreadable first photo fails here, before RUN exists
         self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
                         if config.val else None)
         model_args = {"in_channels": channels, **config.model_args}

@@ -108,6 +108,7 @@ def run_methods(
     also: dict[str, MetricOptions] | None = None,
     cache: RowCache | None = None,
     on_output: Callable[[str, str, np.ndarray], None] | None = None,
+    on_error: Callable[[str, str, Exception], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Kept]]:
     """Restore every image of ``dataset`` with every method and score the outputs.
 
@@ -125,6 +126,9 @@ def run_methods(
             measured on the same images, reused instead of running them again.
         on_output: called with (method name, image name, HWC float32 output) for
             every restored image (it bypasses the cache), e.g. to save the outputs.
+        on_error: called with (method name, image name, error) when a method fails
+            on an image; that image is then left out for every method (so the
+            means stay comparable) and the run goes on. Without it the error is raised.
 
     Returns:
         ``(rows, kept)``: one row per image and method (method, image, psnr,
@@ -136,53 +140,97 @@ def run_methods(
         short = {m.label: m.label for m in methods}
     context = "; ".join([options.describe(), f"lpips {lpips_metric is not None}"]
                         + [f"{suffix}: {extra.describe()}" for suffix, extra in also.items()])
+    plan = _Plan(methods, short, options, also, context, lpips_metric, keep, cache, on_output)
     rows: list[dict[str, Any]] = []
     kept: list[Kept] = []
     bar = tqdm(range(len(dataset)), desc="images", unit="img", disable=not progress, leave=False)
     for index in bar:
-        sample = dataset[index]
-        degraded, clean, name = sample["degraded"], sample["clean"], sample["name"]
-        megapixels = clean.shape[0] * clean.shape[1] / 1e6
-        outputs: dict[str, np.ndarray] = {}
-        maps: dict[str, np.ndarray] = {}
-        psnrs: dict[str, float] = {}
-        for method in methods:
-            cacheable = cache is not None and not method.learned and index >= keep and on_output is None
-            cached = cache.get(method.label, context, degraded, clean) if cacheable else None
-            if cached is not None:
-                rows.append({"method": short[method.label], "image": name, **cached})
-                psnrs[short[method.label]] = cached["psnr"]
-                continue
-            start = time.perf_counter()
-            try:
-                if method.gives_attention:
-                    output, attention = method.restore_with_attention(degraded)
-                    if index < keep and attention is not None:
-                        maps[short[method.label]] = attention
-                else:
-                    output = method(degraded)
-            except Exception as err:
-                raise RuntimeError(f"{method.label} failed on image {name}: {err}") from err
-            seconds = time.perf_counter() - start
-            if output.shape != clean.shape:
-                raise RuntimeError(f"{method.label} returned shape {output.shape} for image {name} of shape {clean.shape}")
-            row = {"method": short[method.label], "image": name,
-                   **metrics.measure(output, clean, lpips_metric, **options.as_kwargs())}
-            for suffix, extra in also.items():
-                row[f"psnr_{suffix}"] = metrics.psnr(output, clean, **extra.as_kwargs())
-                row[f"ssim_{suffix}"] = metrics.ssim(output, clean, **extra.as_kwargs())
-            row.update(seconds=seconds, megapixels=megapixels)
-            rows.append(row)
-            if cacheable:
-                cache.put(method.label, context, degraded, clean, {k: v for k, v in row.items() if k not in ("method", "image")})
-            psnrs[short[method.label]] = row["psnr"]
-            if on_output is not None:
-                on_output(short[method.label], name, output)
-            if index < keep:
-                outputs[short[method.label]] = output
-        if index < keep:
-            kept.append(Kept(name, degraded, clean, outputs, psnrs, maps))
+        try:
+            image_rows, item = _run_image(dataset[index], index, plan)
+        except _MethodFailed as failure:
+            if on_error is None:
+                raise RuntimeError(str(failure)) from failure.error
+            on_error(failure.method, failure.image, failure.error)
+            continue
+        rows += image_rows
+        if item is not None:
+            kept.append(item)
     return rows, kept
+
+
+class _MethodFailed(Exception):
+    """A method raised on an image (or returned the wrong shape)."""
+
+    def __init__(self, method: str, image: str, error: Exception):
+        super().__init__(f"{method} failed on image {image}: {error}")
+        self.method, self.image, self.error = method, image, error
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`run_methods` does to each image."""
+
+    methods: list[Method]
+    short: dict[str, str]
+    options: MetricOptions
+    also: dict[str, MetricOptions]
+    context: str
+    lpips_metric: Any
+    keep: int
+    cache: RowCache | None
+    on_output: Callable[[str, str, np.ndarray], None] | None
+
+
+def _run_image(sample: dict[str, Any], index: int, plan: _Plan) -> tuple[list[dict[str, Any]], Kept | None]:
+    """The rows of one image for every method, and what to keep of it for a grid (or None).
+
+    Raises:
+        _MethodFailed: a method raised on the image or returned another shape.
+    """
+    degraded, clean, name = sample["degraded"], sample["clean"], sample["name"]
+    megapixels = clean.shape[0] * clean.shape[1] / 1e6
+    keep = index < plan.keep
+    rows: list[dict[str, Any]] = []
+    outputs: dict[str, np.ndarray] = {}
+    maps: dict[str, np.ndarray] = {}
+    psnrs: dict[str, float] = {}
+    for method in plan.methods:
+        label = plan.short[method.label]
+        cacheable = plan.cache is not None and not method.learned and not keep and plan.on_output is None
+        cached = plan.cache.get(method.label, plan.context, degraded, clean) if cacheable else None
+        if cached is not None:
+            rows.append({"method": label, "image": name, **cached})
+            psnrs[label] = cached["psnr"]
+            continue
+        start = time.perf_counter()
+        try:
+            if method.gives_attention:
+                output, attention = method.restore_with_attention(degraded)
+                if keep and attention is not None:
+                    maps[label] = attention
+            else:
+                output = method(degraded)
+        except Exception as err:
+            raise _MethodFailed(label, name, err) from err
+        seconds = time.perf_counter() - start
+        if output.shape != clean.shape:
+            raise _MethodFailed(label, name, ValueError(f"returned shape {output.shape} for one of {clean.shape}"))
+        row = {"method": label, "image": name,
+               **metrics.measure(output, clean, plan.lpips_metric, **plan.options.as_kwargs())}
+        for suffix, extra in plan.also.items():
+            row[f"psnr_{suffix}"] = metrics.psnr(output, clean, **extra.as_kwargs())
+            row[f"ssim_{suffix}"] = metrics.ssim(output, clean, **extra.as_kwargs())
+        row.update(seconds=seconds, megapixels=megapixels)
+        rows.append(row)
+        if cacheable:
+            plan.cache.put(method.label, plan.context, degraded, clean,
+                           {k: v for k, v in row.items() if k not in ("method", "image")})
+        psnrs[label] = row["psnr"]
+        if plan.on_output is not None:
+            plan.on_output(label, name, output)
+        if keep:
+            outputs[label] = output
+    return rows, (Kept(name, degraded, clean, outputs, psnrs, maps) if keep else None)
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -131,3 +131,23 @@ def test_compare_says_its_limit_and_saves_every_output_on_request(tmp_path, phot
     assert "(2 images, the first 2 of its 3 (--limit))" in (tmp_path / "cmp" / "results.md").read_text()
     saved = sorted(str(p.relative_to(tmp_path / "cmp" / "outputs")) for p in (tmp_path / "cmp" / "outputs").rglob("*.png"))
     assert saved == ["input/p0.png", "input/p1.png", "median/p0.png", "median/p1.png"]
+
+
+def test_evaluate_goes_on_past_an_image_a_method_fails_on(tmp_path, photos, monkeypatch):
+    import agan.registry as registry
+    from baselines import filters
+
+    def fragile(image, ksize=3):
+        if abs(float(image.mean()) - fragile.bad) < 1e-6:
+            raise RuntimeError("out of memory")
+        return filters.median(image, ksize)
+
+    from data.io import read_image as read
+    fragile.bad = float(read(photos / "p1.png").mean())
+    monkeypatch.setitem(registry.REGISTRY._entries, "median",
+                        registry.Entry("median", registry._filter_builder(fragile, "median"), "fails on p1"))
+    result = run("evaluate", "median", "--data", f"synthetic:gaussian(sigma=0):{photos}", "--no-lpips", "--csv",
+                 tmp_path / "e.csv")
+    assert result.exit_code == 1
+    assert "image p1: median failed (out of memory)" in result.stderr and "1 image(s) left out: p1" in result.output
+    assert sorted(r["image"] for r in csv.DictReader((tmp_path / "e.csv").open())) == ["p0", "p2"]

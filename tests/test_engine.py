@@ -442,3 +442,13 @@ def test_without_a_terminal_training_prints_plain_progress_lines(tmp_path, photo
     progress = [line for line in lines if line.startswith("step ")]
     assert progress[0].startswith("step 5/10: loss ") and "lr " in progress[0] and "s/step" in progress[0]
     assert progress[-1].startswith("step 10/10: loss ") and "val " in progress[-1] and " dB" in progress[-1]
+
+
+def test_a_bad_degradation_parameter_stops_before_the_run_folder_exists(tmp_path, photos):
+    result = CliRunner().invoke(main, ["train", "unet", "--data", f"synthetic:rain(heaviness=2):{photos}", "--out",
+                                       str(tmp_path / "run"), "--patch", "32"])
+    assert result.exit_code == 1 and "bad parameters for degradation 'rain'" in result.output
+    result = CliRunner().invoke(main, ["train", "unet", "--data", f"synthetic:rain(severity=2):{photos}", "--out",
+                                       str(tmp_path / "run"), "--patch", "32"])
+    assert result.exit_code == 1 and "severity must be in [0, 1], got 2" in result.output
+    assert not (tmp_path / "run").exists()

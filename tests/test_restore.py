@@ -233,3 +233,13 @@ def test_a_phone_jpeg_is_restored_upright_keeping_its_exif_and_colour_profile(tm
     again = CliRunner().invoke(main, ["restore", str(tmp_path / "phone.jpg"), "-o", str(tmp_path / "out"),
                                       "--model", "median", "--skip-existing"])
     assert again.exit_code == 0 and "restored 0 of 1 image(s)" in again.output and "1 already there" in again.output
+
+
+def test_a_model_restorer_refuses_integer_or_2d_arrays_with_a_pointer(tmp_path):
+    from agan.architectures import model_from_checkpoint, ModelRestorer
+
+    model, _ = model_from_checkpoint(_dncnn_checkpoint(tmp_path / "d.pt"))
+    restorer = ModelRestorer(model)
+    for bad in (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32)):
+        with pytest.raises(ValueError, match="HWC float images in \\[0, 1\\].*agan.load"):
+            restorer(bad)

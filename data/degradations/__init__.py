@@ -15,6 +15,7 @@ a ``+``-joined chain such as ``"gaussian(sigma=25)+jpeg(quality=30)"``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -57,10 +58,19 @@ def get_degradation(name: str) -> Degradation:
 
 
 def parse_degradation(spec: str | list[Call]) -> list[Call]:
-    """Parse and check a degradation chain; returns ``[(name, params), ...]``."""
+    """Parse and check a degradation chain; returns ``[(name, params), ...]``.
+
+    Raises:
+        SpecError: an unknown kind, or a parameter the kind does not take (named), before
+            any image is degraded.
+    """
     calls = parse_calls(spec) if isinstance(spec, str) else list(spec)
-    for name, _ in calls:
-        get_degradation(name)
+    for name, params in calls:
+        function = get_degradation(name)
+        try:
+            inspect.signature(function).bind(None, None, **params)
+        except TypeError as err:
+            raise SpecError(f"bad parameters for degradation {name!r}: {err}") from None
     return calls
 
 

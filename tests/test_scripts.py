@@ -1,0 +1,83 @@
+"""The scripts under scripts/ that print figures run end to end on tiny stand-in data."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from data.io import read_image, write_image
+
+from conftest import scene
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+
+
+def test_weather_stats_prints_each_kind_beside_real_pairs_and_draws_the_gallery(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "clean" / f"c{i}.png", scene(96, 128, seed=i))
+        write_image(tmp_path / "pairs" / "rain" / f"rain-{i}.png", np.clip(scene(96, 128, seed=i) + 0.2, 0, 1))
+        write_image(tmp_path / "pairs" / "norain" / f"norain-{i}.png", scene(96, 128, seed=i))
+    done = _run("weather_stats.py", "--clean", tmp_path / "clean", "--count", 2, "--paired", tmp_path / "pairs",
+                "--markdown", "--gallery", tmp_path / "gallery.png", "--photo", tmp_path / "clean" / "c0.png",
+                "--reference", f"rain={tmp_path / 'clean' / 'c1.png'}", "--height", 64)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [r.split(" | ")[0] for r in rows[1:]] == ["| synthetic raindrop", "| synthetic rain", "| synthetic snow",
+                                                     "| synthetic dust", "| pairs"]
+    pairs = rows[-1].split(" | ")
+    # +0.2 on every channel is +0.2 * 219/255 on Y (BT.601): 20 log10(255 / (0.2 * 219)) = 15.3 dB
+    assert pairs[1] == "3" and pairs[2].startswith("15.3")
+    gallery = read_image(tmp_path / "gallery.png")
+    assert gallery.shape[0] > 4 * 64 and gallery.shape[1] > 5 * 64  # 4 kinds x (clean + 3 severities + reference)
+
+
+def test_bench_data_prints_the_rate_of_each_pipeline(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "photos" / f"p{i}.png", scene(160, 200, seed=i))
+    done = _run("bench_data.py", "--folder", tmp_path / "photos", "--files", 3, "--patches", 6)
+    assert done.returncode == 0, done.stderr
+    assert "decode:" in done.stdout
+    for name in ("gaussian-25 40x40", "noise-mix 64x64", "weather 128x128"):
+        line = next(line for line in done.stdout.splitlines() if line.startswith(name))
+        assert "x" in line and ("meets" in line or "MISSES" in line)
+
+
+def test_train_on_gpu_trains_the_four_models_within_a_budget_and_packs_them(tmp_path):
+    """scripts/train_on_gpu.sh on the CPU with a half-minute budget, small patches and stand-in image sets."""
+    import json
+    import os
+    import shutil
+    import tarfile
+
+    from agan import pretrained
+
+    if shutil.which("bash") is None:
+        import pytest
+
+        pytest.skip("needs bash")
+    data = tmp_path / "data"
+    for folder in ("train400", "set12", "bsds432", "urban100", "mcmaster", "set14", "set5"):
+        for i in range(2):
+            write_image(data / folder / f"{folder}-{i}.png", scene(96, 96, seed=i))
+    for folder in ("jorder_small/train", "jorder_small/test", "outdoor_rain_test1"):
+        write_image(data / folder / "rain" / "rain-1.png", np.clip(scene(96, 96, seed=5) + 0.3, 0, 1))
+        write_image(data / folder / "norain" / "norain-1.png", scene(96, 96, seed=5))
+    env = {**os.environ, "DATA": str(data), "MINUTES": "0.4", "OMP_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "train_on_gpu.sh"), str(tmp_path / "out"), "--device", "cpu",
+                           "--batch", "2", "--patch", "48", "--val-limit", "1"], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in pretrained.RELEASES:
+        with tarfile.open(tmp_path / "out" / f"{name}.tar.gz") as archive:
+            members = set(archive.getnames())
+            assert {f"{name}/config.json", f"{name}/metrics.jsonl", f"{name}/curves.png",
+                    f"{name}/release/{name}.pt"} <= members
+            config = json.load(archive.extractfile(f"{name}/config.json"))
+        assert config["init"] == name and config["minutes"] == 0.4 and config["iters"] >= 1
