@@ -46,8 +46,8 @@ DATA_VARIABLE = "$DATA"
 RECIPES_DIR = Path(__file__).resolve().parents[1] / "scripts" / "recipes"
 
 #: ``agan train`` options, TrainConfig field -> flag, that a recipe command may need to repeat.
-_TRAIN_FLAGS = ("iters", "batch", "patch", "lr", "schedule", "loss", "perceptual", "d_ratio", "clip_grad", "ema",
-                "amp", "val_every", "save_every", "workers", "seed")
+_TRAIN_FLAGS = ("init", "minutes", "iters", "batch", "patch", "lr", "warmup", "schedule", "loss", "perceptual",
+                "d_ratio", "clip_grad", "ema", "amp", "val_every", "val_limit", "save_every", "workers", "seed")
 
 
 def find_checkpoint(run: str | Path, name: str, which: str = "best") -> Path:
@@ -116,7 +116,7 @@ def recipe_command(name: str, config: dict[str, Any], recipes: str | Path = RECI
     for key in _TRAIN_FLAGS:
         value = config.get(key)
         if value is not None and value != getattr(planned, key):
-            flags.append(f"--{key.replace('_', '-')} {value}")
+            flags.append(f"--{key.replace('_', '-')} {init_label(value) if key == 'init' else value}")
     if config.get("grey") is not None and config.get("grey") != planned.grey:
         flags.append("--grey" if config["grey"] else "--color")
     return " ".join([command, *flags])
