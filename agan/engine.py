@@ -54,6 +54,7 @@ from .inference import run_network
 from .models import GeneratorOutput, count_parameters
 from .run_guard import Interrupted, RunLock, StopSignals
 from .train_config import TrainConfig
+from .train_state import StepSampler, lr_factor, resume_schedule, rng_state, scheduler, set_rng_state, to_cpu
 
 
 #: Without a terminal, training prints a plain progress line at most this often (and at each validation).
@@ -76,79 +77,6 @@ def to_tensor(batch: dict[str, Any], device: torch.device,
     clean = batch["clean"].permute(0, 3, 1, 2).contiguous(memory_format=layout).to(device, non_blocking=True)
     mask = batch["mask"][:, None].contiguous().to(device, non_blocking=True)
     return degraded, clean, mask
-
-
-class StepSampler(torch.utils.data.Sampler[int]):
-    """Stream positions of steps ``start .. iters-1`` for one process of ``world`` (see PatchDataset)."""
-
-    def __init__(self, start: int, iters: int, batch: int, rank: int = 0, world: int = 1):
-        self.start, self.iters, self.batch, self.rank, self.world = start, iters, batch, rank, world
-
-    def __iter__(self):
-        for step in range(self.start, self.iters):
-            base = (step * self.world + self.rank) * self.batch
-            yield from range(base, base + self.batch)
-
-    def __len__(self) -> int:
-        return max(0, self.iters - self.start) * self.batch
-
-
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]),
-             "numpy": [int(v) for v in np.random.get_state()[1]]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate((3, tuple(state["python"]), None))
-    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), 624, 0, 0.0))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def lr_factor(config: TrainConfig, step: int) -> float:
-    """The learning rate at ``step`` as a fraction of the initial one, in closed form.
-
-    cosine: from 1 down to ``min_lr_ratio`` at ``iters`` (and flat after it);
-    step: times ``gamma`` every ``step_size`` steps (default ``iters // 3``);
-    constant: 1; all times a linear ramp over the first ``warmup`` steps. Being a
-    function of the step and the configuration only,
-    the schedule resumes exactly, and a run resumed with a larger ``--iters``
-    follows the schedule of the new length instead of PyTorch's
-    ``CosineAnnealingLR``, which climbs back up after its ``T_max``.
-    """
-    ramp = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
-    if config.schedule == "cosine":
-        t = min(step, config.iters) / config.iters
-        return ramp * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t)))
-    if config.schedule == "step":
-        return ramp * config.gamma ** (step // (config.step_size or max(1, config.iters // 3)))
-    return ramp
-
-
-def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(config, step))
-
-
-def _resume_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, config: TrainConfig, step: int) -> None:
-    """Put a fresh schedule at ``step`` (the saved scheduler state is not needed: the rate is closed form)."""
-    scheduler.last_epoch = step
-    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
-        group["lr"] = base * lr_factor(config, step)
-
-
-def _to_cpu(value: Any) -> Any:
-    """Tensors in nested dicts, lists and tuples moved to the CPU (the optimizer state of a CUDA run)."""
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -197,10 +125,10 @@ class Trainer:
             self._load_init(init)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
                                           weight_decay=config.weight_decay)
-        self.scheduler = _scheduler(self.optimizer, config)
+        self.scheduler = scheduler(self.optimizer, config)
         if self.disc is not None:
             self.optimizer_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr_d or config.lr, betas=config.betas)
-            self.scheduler_d = _scheduler(self.optimizer_d, config)
+            self.scheduler_d = scheduler(self.optimizer_d, config)
             self.gan_loss = losses.GANLoss().to(self.device)
             self.perceptual = (losses.PerceptualLoss().to(self.device) if config.perceptual == "vgg" else None)
         self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
@@ -297,14 +225,14 @@ class Trainer:
             "model": _unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "config": self.config.to_json(),
         }
         if self.disc is not None:
             training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict())
         if self.ema is not None:
             training["ema"] = self.ema.state_dict()
-        training = _to_cpu(training)
+        training = to_cpu(training)
         return save_checkpoint(self.run / "checkpoints" / name, model=self.config.model,
                                model_args=self.config.model_args, weights=self._weights_for_release(), training=training)
 
@@ -326,11 +254,11 @@ class Trainer:
             self.optimizer_d.load_state_dict(training["optimizer_d"])
         if self.ema is not None:
             self.ema.load_state_dict(training["ema"])
-        _set_rng_state(training["rng"])
+        set_rng_state(training["rng"])
         self.step, self.best = int(training["step"]), float(training["best"])
-        _resume_schedule(self.scheduler, self.config, self.step)
+        resume_schedule(self.scheduler, self.config, self.step)
         if self.disc is not None:
-            _resume_schedule(self.scheduler_d, self.config, self.step)
+            resume_schedule(self.scheduler_d, self.config, self.step)
 
     # ------------------------------------------------------------------ steps
     def _autocast(self):
