@@ -35,7 +35,7 @@ class Restorer:
 
     def __call__(self, image: np.ndarray | str | Path) -> np.ndarray:
         if isinstance(image, (str, Path)):
-            from data.io import read_image
+            from agan.data.io import read_image
 
             return self.method(read_image(image))
         array = np.asarray(image)

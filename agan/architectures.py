@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.dncnn import DnCNN
-from baselines.unet import UNet
+from agan.baselines.dncnn import DnCNN
+from agan.baselines.unet import UNet
 
 from .checkpoints import CheckpointError, load_checkpoint
 from .inference import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled

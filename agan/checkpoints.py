@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from data.io import atomic_write_bytes
+from agan.data.io import atomic_write_bytes
 
 FORMAT_VERSION = 1
 

@@ -17,12 +17,12 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from data.datasets import ImageDataset, describe, open_source
-from data.degradations import DEGRADATIONS, degrade, parse_degradation
-from data.io import (ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, read_metadata,
+from agan.data.datasets import ImageDataset, describe, open_source
+from agan.data.degradations import DEGRADATIONS, degrade, parse_degradation
+from agan.data.io import (ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, read_metadata,
                      write_image)
-from data.pairing import PairingError
-from data.spec import SpecError, parse_calls
+from agan.data.pairing import PairingError
+from agan.data.spec import SpecError, parse_calls
 
 from .evaluation import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
 from .checkpoints import CheckpointError

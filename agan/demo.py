@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import skimage.data
 
-from data.datasets import ImageDataset, open_source
-from data.io import atomic_write_bytes, write_image
+from agan.data.datasets import ImageDataset, open_source
+from agan.data.io import atomic_write_bytes, write_image
 
 from .evaluation import MetricOptions, markdown_table, run_methods, write_comparison
 from .pretrained import shipped

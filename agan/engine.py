@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from data.datasets import ImageDataset, PatchDataset, describe, open_source
-from data.io import atomic_write_bytes, write_image
+from agan.data.datasets import ImageDataset, PatchDataset, describe, open_source
+from agan.data.io import atomic_write_bytes, write_image
 
 from . import losses, metrics
 from .architectures import get_architecture

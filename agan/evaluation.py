@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 from tqdm import tqdm
 
-from data.io import atomic_write_bytes, write_image
+from agan.data.io import atomic_write_bytes, write_image
 
 from . import metrics
 from .grids import grid

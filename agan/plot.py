@@ -13,7 +13,7 @@ import io
 import json
 from pathlib import Path
 
-from data.io import atomic_write_bytes
+from agan.data.io import atomic_write_bytes
 
 
 def read_metrics(run: str | Path) -> list[dict]:

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from data.spec import SpecError
+from agan.data.spec import SpecError
 
 __all__ = [
     "DEFAULT_MODEL",

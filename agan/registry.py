@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from baselines import filters
-from data.spec import SpecError, format_call, parse_call, parse_calls, split_top_level
+from agan.baselines import filters
+from agan.data.spec import SpecError, format_call, parse_call, parse_calls, split_top_level
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 

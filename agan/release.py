@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from data.io import atomic_write_bytes
-from data.spec import SpecError, split_top_level
+from agan.data.io import atomic_write_bytes
+from agan.data.spec import SpecError, split_top_level
 
 from .checkpoints import load_checkpoint, release_checkpoint
 from .evaluation import MetricOptions, RowCache, run_methods, summarize
@@ -265,7 +265,7 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
         ssim_y, sec_per_mp}, ...]}``, ``kind`` being ``input``, ``model`` (this release),
         ``network`` (another trained model) or ``filter``.
     """
-    from data.datasets import ImageDataset, open_source
+    from agan.data.datasets import ImageDataset, open_source
 
     methods = [build_method("input"), build_method(str(weights), device)] + [build_method(m, device) for m in compare]
     dataset = ImageDataset(open_source(spec), seed=seed)

@@ -88,7 +88,7 @@ class DnCNN(nn.Module):
 
     Example:
         >>> import torch
-        >>> from baselines.dncnn import DnCNN
+        >>> from agan.baselines.dncnn import DnCNN
         >>> model = DnCNN(in_channels=1).eval()
         >>> noisy = torch.rand(1, 1, 40, 50)
         >>> with torch.no_grad():
@@ -143,7 +143,7 @@ class DnCNN(nn.Module):
             (667,008 parameters grey, 669,312 colour at width 64).
 
         Example:
-            >>> from baselines.dncnn import DnCNN
+            >>> from agan.baselines.dncnn import DnCNN
             >>> DnCNN.blind(3).config
             {'in_channels': 3, 'depth': 20, 'width': 64, 'bias': False}
         """
@@ -180,7 +180,7 @@ class DnCNN(nn.Module):
 
         Example:
             >>> import torch
-            >>> from baselines.dncnn import DnCNN
+            >>> from agan.baselines.dncnn import DnCNN
             >>> DnCNN(3, depth=5, width=16).predict_noise(torch.rand(2, 3, 9, 11)).shape
             torch.Size([2, 3, 9, 11])
         """
@@ -202,7 +202,7 @@ class DnCNN(nn.Module):
 
         Example:
             >>> import torch
-            >>> from baselines.dncnn import DnCNN
+            >>> from agan.baselines.dncnn import DnCNN
             >>> DnCNN(1, depth=5, width=16)(torch.rand(2, 1, 31, 37)).shape
             torch.Size([2, 1, 31, 37])
         """
@@ -221,7 +221,7 @@ def dncnn_blind(in_channels: int = 1, width: int = 64, bias: bool = False) -> Dn
         A freshly initialised 20-layer :class:`DnCNN`.
 
     Example:
-        >>> from baselines.dncnn import dncnn_blind
+        >>> from agan.baselines.dncnn import dncnn_blind
         >>> sum(p.numel() for p in dncnn_blind(1).parameters())
         667008
     """

@@ -101,7 +101,7 @@ class UNet(nn.Module):
 
     Example:
         >>> import torch
-        >>> from baselines.unet import UNet
+        >>> from agan.baselines.unet import UNet
         >>> model = UNet(in_channels=3).eval()
         >>> sum(p.numel() for p in model.parameters())
         7760163
@@ -171,7 +171,7 @@ class UNet(nn.Module):
             A freshly initialised :class:`UNet` (14,669,295 parameters for RGB).
 
         Example:
-            >>> from baselines.unet import UNet
+            >>> from agan.baselines.unet import UNet
             >>> UNet.large(3).config["width"]
             44
         """
@@ -225,7 +225,7 @@ class UNet(nn.Module):
 
         Example:
             >>> import torch
-            >>> from baselines.unet import UNet
+            >>> from agan.baselines.unet import UNet
             >>> UNet(1, width=8, depth=2)(torch.rand(2, 1, 31, 37)).shape
             torch.Size([2, 1, 31, 37])
         """

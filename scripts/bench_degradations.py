@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-from data.degradations import DEGRADATIONS
+from agan.data.degradations import DEGRADATIONS
 
 TARGET_MS = 10.0
 

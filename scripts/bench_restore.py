@@ -30,7 +30,7 @@ import torch
 
 from agan.architectures import ARCHITECTURES, ModelRestorer, model_from_checkpoint
 from agan.inference import run_network, tiled
-from baselines.dncnn import DnCNN
+from agan.baselines.dncnn import DnCNN
 
 MODELS = ("attentive-gan", "dncnn", "unet")
 

@@ -28,7 +28,7 @@ MODELS = ("attentive-gan", "dncnn", "unet")
 
 
 def _photos(folder: Path, grey: bool) -> str:
-    from data.io import write_image
+    from agan.data.io import write_image
 
     image = skimage.data.astronaut().astype(np.float32) / 255.0
     if grey:

@@ -21,8 +21,8 @@ from agan.grids import grid  # noqa: E402
 from agan.metrics import psnr  # noqa: E402
 from agan.pretrained import best_filter, load_card  # noqa: E402
 from agan.registry import build_method  # noqa: E402
-from data.datasets import ImageDataset, open_source  # noqa: E402
-from data.io import write_image  # noqa: E402
+from agan.data.datasets import ImageDataset, open_source  # noqa: E402
+from agan.data.io import write_image  # noqa: E402
 
 MODELS = ("attentive-gan-weather", "unet-weather")
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agan.grids import grid  # noqa: E402
 from agan.metrics import psnr, ssim  # noqa: E402
-from data.datasets import ImageDataset, mask_from_difference, open_source  # noqa: E402
-from data.degradations import degrade  # noqa: E402
-from data.io import read_image, write_image  # noqa: E402
+from agan.data.datasets import ImageDataset, mask_from_difference, open_source  # noqa: E402
+from agan.data.degradations import degrade  # noqa: E402
+from agan.data.io import read_image, write_image  # noqa: E402
 
 AFFECTED_THRESHOLD = 30 / 255
 WEATHER = ("raindrop", "rain", "snow", "dust")

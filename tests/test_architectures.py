@@ -9,9 +9,9 @@ from agan.architectures import ARCHITECTURES, ModelRestorer, model_from_checkpoi
 from agan.checkpoints import CheckpointError, save_checkpoint
 from agan.cli import main
 from agan.registry import build_method
-from baselines.dncnn import DnCNN
-from data.io import write_image
-from data.spec import SpecError
+from agan.baselines.dncnn import DnCNN
+from agan.data.io import write_image
+from agan.data.spec import SpecError
 
 from conftest import scene
 

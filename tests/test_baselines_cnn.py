@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN, dncnn_blind
-from baselines.unet import LARGE_WIDTH, UNet
+from agan.baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN, dncnn_blind
+from agan.baselines.unet import LARGE_WIDTH, UNet
 from conftest import scene
 
 SIZES = [(31, 37), (64, 64), (65, 97)]

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from agan.cli import main
-from data.io import read_image, write_image
+from agan.data.io import read_image, write_image
 
 from conftest import scene
 
@@ -106,8 +106,8 @@ def test_bad_input_is_one_line_and_exit_1(args, message):
 
 
 def test_smaller_hardening_items(tmp_path, photos):
-    from data.spec import SpecError, parse_calls
-    from baselines import filters
+    from agan.data.spec import SpecError, parse_calls
+    from agan.baselines import filters
 
     with pytest.raises(SpecError, match="parameter 'ksize' given twice"):
         parse_calls("median(ksize=3,ksize=5)")
@@ -135,14 +135,14 @@ def test_compare_says_its_limit_and_saves_every_output_on_request(tmp_path, phot
 
 def test_evaluate_goes_on_past_an_image_a_method_fails_on(tmp_path, photos, monkeypatch):
     import agan.registry as registry
-    from baselines import filters
+    from agan.baselines import filters
 
     def fragile(image, ksize=3):
         if abs(float(image.mean()) - fragile.bad) < 1e-6:
             raise RuntimeError("out of memory")
         return filters.median(image, ksize)
 
-    from data.io import read_image as read
+    from agan.data.io import read_image as read
     fragile.bad = float(read(photos / "p1.png").mean())
     monkeypatch.setitem(registry.REGISTRY._entries, "median",
                         registry.Entry("median", registry._filter_builder(fragile, "median"), "fails on p1"))

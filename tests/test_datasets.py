@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, describe, open_dataset,
+from agan.data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, describe, open_dataset,
                            open_source, visible_mask)
-from data.io import read_image, write_image
-from data.pairing import PairingError, find_pairs
-from data.spec import SpecError
+from agan.data.io import read_image, write_image
+from agan.data.pairing import PairingError, find_pairs
+from agan.data.spec import SpecError
 
 from conftest import scene, shared
 

@@ -2,9 +2,9 @@ import cv2
 import numpy as np
 import pytest
 
-from data.degradations import DEGRADATIONS, SPARSE_KINDS, degrade, get_degradation
-from data.degradations._common import photo_scale
-from data.spec import SpecError
+from agan.data.degradations import DEGRADATIONS, SPARSE_KINDS, degrade, get_degradation
+from agan.data.degradations._common import photo_scale
+from agan.data.spec import SpecError
 
 from conftest import scene
 
@@ -128,7 +128,7 @@ def test_unknown_kind_and_parameter():
 
 
 def test_weather_mix_draws_its_kinds_among_the_given_ones(monkeypatch):
-    from data.degradations import weather
+    from agan.data.degradations import weather
 
     applied = []
     for name, function in list(weather._KINDS.items()):

@@ -13,7 +13,7 @@ from agan.checkpoints import load_checkpoint
 from agan.cli import main
 from agan.engine import Trainer, TrainingError, lr_factor
 from agan.train_config import TrainConfig, resolve_config
-from data.io import write_image
+from agan.data.io import write_image
 
 from conftest import scene
 
@@ -336,9 +336,9 @@ def test_a_data_file_that_cannot_be_read_writes_last_pt_and_is_named(tmp_path, p
     """Photos too many to keep decoded are read for each patch; a read that fails after the retries
     stops the run with last.pt written and the file named."""
     import agan.engine
-    import data.datasets
+    import agan.data.datasets
 
-    monkeypatch.setattr(data.datasets, "READ_RETRY_SECONDS", (0.0,))
+    monkeypatch.setattr(agan.data.datasets, "READ_RETRY_SECONDS", (0.0,))
     monkeypatch.setattr(agan.engine, "PRELOAD_BYTES", 0)  # read each patch's photo from disk
     folder = tmp_path / "photos"
     shutil.copytree(photos, folder)
@@ -421,7 +421,7 @@ def test_bad_settings_are_one_line_naming_the_file_or_the_setting(tmp_path, phot
 
 def test_a_checkpoint_with_non_finite_weights_is_refused_by_restore(tmp_path):
     from agan.checkpoints import save_checkpoint
-    from baselines.dncnn import DnCNN
+    from agan.baselines.dncnn import DnCNN
 
     model = DnCNN(in_channels=3, depth=3, width=8)
     weights = model.state_dict()

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from agan.metrics import psnr
-from baselines import filters as F
-from baselines.filters import FILTERS, identity
+from agan.baselines import filters as F
+from agan.baselines.filters import FILTERS, identity
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SET12 = SHARED_DATA / "set12"

@@ -6,7 +6,7 @@ from torch import nn
 from agan.architectures import ModelRestorer
 from agan.inference import run_network, self_ensemble, tile_side, tiled
 from agan.models import AttentiveGenerator
-from baselines.dncnn import DnCNN
+from agan.baselines.dncnn import DnCNN
 
 from conftest import scene
 

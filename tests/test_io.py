@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from data.io import ImageReadError, ImageWriteError, read_image, write_image
+from agan.data.io import ImageReadError, ImageWriteError, read_image, write_image
 
 from conftest import scene
 

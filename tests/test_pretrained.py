@@ -18,8 +18,8 @@ from agan.engine import Trainer
 from agan.evaluation import MetricOptions, RowCache, run_methods
 from agan.registry import Method, build_method
 from agan.train_config import resolve_config
-from data.io import write_image
-from data.spec import SpecError
+from agan.data.io import write_image
+from agan.data.spec import SpecError
 
 from conftest import scene
 

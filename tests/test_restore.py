@@ -8,8 +8,8 @@ from agan.checkpoints import save_checkpoint
 from agan.cli import main
 from agan.models import AttentiveGenerator
 from agan.registry import build_method
-from baselines.dncnn import DnCNN
-from data.io import read_image, read_image_with_depth, to_uint, write_image
+from agan.baselines.dncnn import DnCNN
+from agan.data.io import read_image, read_image_with_depth, to_uint, write_image
 
 from conftest import scene
 
@@ -165,7 +165,7 @@ def test_compare_draws_the_gan_attention_maps(tmp_path):
 
 
 def test_a_method_failing_on_one_image_names_it_and_the_batch_goes_on(tmp_path, monkeypatch):
-    from baselines import filters
+    from agan.baselines import filters
 
     real = filters.median  # a filter that fails on one image size
 

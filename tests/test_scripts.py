@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.io import read_image, write_image
+from agan.data.io import read_image, write_image
 
 from conftest import scene
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from agan import pretrained
 from agan.cli import main
-from data.io import write_image
+from agan.data.io import write_image
 
 from conftest import scene
 

@@ -1,6 +1,6 @@
 import pytest
 
-from data.spec import SpecError, format_call, parse_calls
+from agan.data.spec import SpecError, format_call, parse_calls
 
 
 def test_chain_with_typed_parameters():
