@@ -53,7 +53,7 @@ def metric_options(function):
         click.option("--lpips/--no-lpips", "use_lpips", default=True, show_default=True, help="Report LPIPS (needs AlexNet weights in the torch hub cache)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where LPIPS and models run."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations (fixed per image)."),
-        click.option("--limit", type=int, default=None, help="Use only the first N images."),
+        click.option("--limit", type=click.IntRange(min=1), default=None, help="Use N images, spread evenly over the set (sorted by name)."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -180,7 +180,7 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
     """
     resolved = build_method(method, _device_name(device))
     _show_notes([resolved])
-    dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
+    dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit, spread=True)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
     failures = _Failures()
@@ -215,7 +215,7 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
     """
     resolved = [build_method(m, _device_name(device)) for m in (("input",) if input_row else ()) + methods]
     _show_notes(resolved)
-    dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit)
+    dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit, spread=True)
     lpips_metric, lpips_note = _load_lpips(use_lpips, device)
     options = MetricOptions(crop_border, y_channel, quantize)
     def save(method: str, image: str, output: np.ndarray) -> None:

@@ -331,7 +331,7 @@ def write_comparison(
 ) -> list[dict[str, Any]]:
     """Write ``results.md``, ``results.csv`` (one row per method), ``per_image.csv`` and
     ``grids/NAME.png`` under ``out``; returns the summary. ``total``: the images of the data
-    when only the first ones were compared (said in the header)."""
+    when only some were compared (said in the header)."""
     out = Path(out)
     summary = summarize(rows)
     labels = [row["method"] for row in summary]
@@ -350,7 +350,7 @@ def write_comparison(
     write_csv(out / "results.csv", summary)
     write_csv(out / "per_image.csv", rows)
     count = summary[0]["images"] if summary else 0
-    of_total = f", the first {count} of its {total} (--limit)" if total is not None and total > count else ""
+    of_total = f", {count} of its {total} spread evenly (--limit)" if total is not None and total > count else ""
     lines = [f"# {title}", "", f"Data: `{data_spec}` ({count} images{of_total}).",
              f"PSNR/SSIM: {options.describe()}; SSIM with Gaussian window sigma 1.5 (Wang et al. 2004). "
              f"LPIPS: AlexNet, lower is better{'' if lpips_note is None else ' — ' + lpips_note}. "

@@ -440,16 +440,22 @@ class PatchDataset:
 class ImageDataset:
     """Whole images of a :class:`Source`, for validation and evaluation.
 
-    Synthetic degradations draw from ``numpy.random.default_rng([seed, i])``:
-    the same seed gives the same validation set in every run. ``limit`` keeps
-    the first images (of each part of a :class:`MultiSource`).
+    Synthetic degradations draw from ``numpy.random.default_rng([seed, i])``,
+    ``i`` the image's place in the source: the same seed gives the same
+    validation set in every run, and an image the same degradation whether the
+    set is limited or not. ``limit`` keeps the first images (of each part of a
+    :class:`MultiSource`), or with ``spread`` images spread evenly over the set.
     """
 
-    def __init__(self, source: Source | MultiSource, *, seed: int = 0, limit: int | None = None):
+    def __init__(self, source: Source | MultiSource, *, seed: int = 0, limit: int | None = None,
+                 spread: bool = False):
         if len(source) == 0:
             raise DatasetError(f"{source.spec}: no images")
         self.source, self.seed = source, int(seed)
-        if isinstance(source, MultiSource):
+        if spread and limit is not None and not isinstance(source, MultiSource) and limit < len(source):
+            self.indices = sorted({int(round(i)) for i in np.linspace(0, len(source) - 1, int(limit))})
+            self.labels = [part_label(source.spec)] * len(self.indices)
+        elif isinstance(source, MultiSource):
             self.indices = source.first(limit)
             names = [part_label(part.spec) for part in source.parts]
             names = [f"{n}#{k + 1}" if names.count(n) > 1 else n for k, n in enumerate(names)]
@@ -465,7 +471,7 @@ class ImageDataset:
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.length:
             raise IndexError(index)
-        return self.source.load(self.indices[index], np.random.default_rng([self.seed, index]))
+        return self.source.load(self.indices[index], np.random.default_rng([self.seed, self.indices[index]]))
 
 
 def open_dataset(spec: str, *, patch: int | None = None, seed: int = 0, grey: bool | None = None,

@@ -128,9 +128,9 @@ def test_compare_says_its_limit_and_saves_every_output_on_request(tmp_path, phot
     result = run("compare", "--data", f"synthetic:gaussian(sigma=25):{photos}", "--method", "median", "--out",
                  tmp_path / "cmp", "--no-lpips", "--limit", 2, "--save-outputs")
     assert result.exit_code == 0, result.output
-    assert "(2 images, the first 2 of its 3 (--limit))" in (tmp_path / "cmp" / "results.md").read_text()
+    assert "(2 images, 2 of its 3 spread evenly (--limit))" in (tmp_path / "cmp" / "results.md").read_text()
     saved = sorted(str(p.relative_to(tmp_path / "cmp" / "outputs")) for p in (tmp_path / "cmp" / "outputs").rglob("*.png"))
-    assert saved == ["input/p0.png", "input/p1.png", "median/p0.png", "median/p1.png"]
+    assert saved == ["input/p0.png", "input/p2.png", "median/p0.png", "median/p2.png"]  # the first and the last
 
 
 def test_evaluate_goes_on_past_an_image_a_method_fails_on(tmp_path, photos, monkeypatch):
@@ -151,3 +151,20 @@ def test_evaluate_goes_on_past_an_image_a_method_fails_on(tmp_path, photos, monk
     assert result.exit_code == 1
     assert "image p1: median failed (out of memory)" in result.stderr and "1 image(s) left out: p1" in result.output
     assert sorted(r["image"] for r in csv.DictReader((tmp_path / "e.csv").open())) == ["p0", "p2"]
+
+
+def test_the_help_and_the_exit_statuses_are_as_the_readme_says(tmp_path):
+    helped = run("train", "--help")
+    assert "train400/' \\\n" in helped.output  # the example's line continuation is shown
+    assert CliRunner().invoke(main, ["evaluate"]).exit_code == 2  # a command line click cannot parse
+    assert run("plot", tmp_path).exit_code == 1  # an error in what was given
+
+
+def test_plot_writes_the_format_its_suffix_names(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "lr": 0.1, "train/total": 1.0}\n'
+                                            '{"step": 2, "lr": 0.05, "train/total": 0.5, "val/psnr": 20.0, '
+                                            '"val/ssim": 0.5, "val/input_psnr": 18.0}\n')
+    for name, magic in (("c.jpg", b"\xff\xd8"), ("c.pdf", b"%PDF"), ("c.png", b"\x89PNG")):
+        assert run("plot", tmp_path, "-o", tmp_path / name).exit_code == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)
+    assert run("plot", tmp_path, "-o", tmp_path / "c.gif").exit_code == 1
