@@ -563,7 +563,9 @@ def _card_line(card: dict) -> str:
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("agan-demo"), show_default=True, help="Report folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations.")
-def demo(out: Path, seed: int) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Degradations restored at once, in worker processes.  [default: one per CPU core]")
+def demo(out: Path, seed: int, jobs: int | None) -> None:
     """Synthesise weather and noise on bundled sample photos and compare the filters.
 
     \b
@@ -572,7 +574,7 @@ def demo(out: Path, seed: int) -> None:
     """
     from .demo import run_demo
 
-    report = run_demo(out, seed=seed, progress=sys.stderr.isatty())
+    report = run_demo(out, seed=seed, progress=sys.stderr.isatty(), jobs=jobs)
     click.echo(f"demo report: {report}")
 
 
