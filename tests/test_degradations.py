@@ -63,8 +63,18 @@ def test_severity_goes_from_light_to_heavy_and_the_default_spans_it(kind):
     assert light > medium + 2 and medium > heavy + 2 and light > heavy + 8, (light, medium, heavy)
     drawn = [_input_psnr(kind, seed) for seed in range(16)]
     assert max(drawn) - min(drawn) > 8, "the default severity should span light to heavy weather"
-    with pytest.raises(ValueError, match=r"severity must be in \[0, 1\]"):
-        get_degradation(kind)(scene(16, 16), np.random.default_rng(0), severity=1.5)
+    for bad in (1.5, "1-0.5", "0.2-1.5", "heavy"):
+        with pytest.raises(ValueError, match="severity must be a number from 0 to 1 or a range"):
+            get_degradation(kind)(scene(16, 16), np.random.default_rng(0), severity=bad)
+
+
+@pytest.mark.parametrize("kind", WEATHER)
+def test_a_severity_range_draws_within_it(kind):
+    heavy = [_input_psnr(kind, seed, severity="0.8-1") for seed in range(6)]
+    light = [_input_psnr(kind, seed, severity="0-0.2") for seed in range(6)]
+    assert max(heavy) < min(light), (heavy, light)
+    assert _input_psnr(kind, 3, severity="0.8-1") == heavy[3]  # same seed, same pair
+    assert _input_psnr(kind, 2, severity="0.7-0.7") == _input_psnr(kind, 2, severity=0.7)
 
 
 def test_gaussian_level_and_clip():

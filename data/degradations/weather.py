@@ -10,7 +10,7 @@ within the range its docstring gives.
 Each sparse kind (raindrop, rain, snow, dust) takes one ``severity`` in [0, 1]
 (0 light, 1 heavy) that sets the centre of every other parameter's range; by
 default it is drawn uniformly per image, so one training run sees light and
-heavy weather. A parameter given explicitly overrides what severity implies.
+heavy weather; ``severity=0.5-1`` draws it from a range instead. A parameter given explicitly overrides what severity implies.
 How strong the defaults are (``scripts/weather_stats.py``: input PSNR on Y, p10 / p50 / p90
 over 20 BSDS432 photos; share of pixels changed by more than 30/255, p90):
 
@@ -51,13 +51,31 @@ def _pick(rng: np.random.Generator, value: float | None, lo: float, hi: float) -
     return float(rng.uniform(lo, hi)) if value is None else float(value)
 
 
-def _severity(rng: np.random.Generator, value: float | None) -> float:
-    """The severity in [0, 1]: ``value``, or drawn uniformly."""
+def _severity(rng: np.random.Generator, value: float | str | None) -> float:
+    """The severity in [0, 1]: ``value``; drawn uniformly from [0, 1] when None, or from [lo, hi]
+    when ``value`` is a range written ``"lo-hi"`` (``rain(severity=0.5-1)``: medium to heavy)."""
+    lo, hi = _severity_range(value)
+    return lo if lo == hi else float(rng.uniform(lo, hi))
+
+
+def _severity_range(value: float | str | None) -> tuple[float, float]:
+    """``(lo, hi)`` of a severity value: a number, ``"lo-hi"`` or None (0 to 1); ValueError if outside [0, 1]."""
     if value is None:
-        return float(rng.uniform(0.0, 1.0))
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"severity must be in [0, 1], got {value}")
-    return float(value)
+        return 0.0, 1.0
+    problem = f"severity must be a number from 0 to 1 or a range such as 0.5-1, got {value!r}"
+    if isinstance(value, str):
+        parts = value.split("-")
+        try:
+            lo, hi = (float(parts[0]), float(parts[1])) if len(parts) == 2 else (float("nan"),) * 2
+        except ValueError:
+            raise ValueError(problem) from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo = hi = float(value)
+    else:
+        raise ValueError(problem)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(problem)
+    return lo, hi
 
 
 def _around(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
@@ -201,7 +219,7 @@ def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float
 
 
 def raindrop(
-    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, count: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, count: float | None = None,
     radius: float | None = None, blur: float | None = None, slide: float | None = None,
     highlight: float | None = None, merge: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -326,7 +344,7 @@ def raindrop(
 
 
 def rain(
-    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, angle: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, angle: float | None = None,
     density: float | None = None, length: float | None = None, width: float | None = None,
     brightness: float | None = None, layers: int | None = None, veil: float | None = None,
     airlight: float | None = None,
@@ -400,7 +418,7 @@ def rain(
 
 
 def snow(
-    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, flakes: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, flakes: float | None = None,
     size: float | None = None, veil: float | None = None, angle: float | None = None, motion: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Falling snow in three size classes (fine, medium, large out-of-focus flakes), with a veil.
@@ -452,7 +470,7 @@ def snow(
 
 
 def dust(
-    clean: np.ndarray, rng: np.random.Generator, *, severity: float | None = None, spots: float | None = None,
+    clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, spots: float | None = None,
     size: float | None = None, particles: float | None = None, haze: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dust and dirt on the lens: defocused dark and light blotches, fine specks, optional dusty haze.
