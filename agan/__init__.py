@@ -27,7 +27,7 @@ class Restorer:
     float in [0, 1], RGB channel order, and returns the restored image of the
     same shape and dtype; given a path it reads the file and returns an HWC
     float32 RGB (or grey) array in [0, 1]. ``restorer.method`` is the
-    underlying :class:`agan.registry.Method` (float32 HWC images only).
+    underlying :class:`agan.methods.registry.Method` (float32 HWC images only).
     """
 
     def __init__(self, method: Any):
@@ -67,7 +67,7 @@ def load(method: str, device: str = "auto", **options: Any) -> Restorer:
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         **options: ``tile``, ``overlap``, ``ensemble`` for networks (see ``agan restore``).
     """
-    from .device import resolve_device
-    from .registry import build_method
+    from agan.device import resolve_device
+    from agan.methods.registry import build_method
 
     return Restorer(build_method(method, str(resolve_device(device)), **options))

@@ -17,17 +17,19 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from agan.data.datasets import ImageDataset, describe, open_source
+from agan.data.datasets import ImageDataset
+
+from agan.data.sources import describe, open_source
 from agan.data.degradations import DEGRADATIONS, degrade, parse_degradation
 from agan.data.io import (ImageReadError, ImageWriteError, is_image_file, list_images, read_image_with_depth, read_metadata,
                      write_image)
 from agan.data.pairing import PairingError
 from agan.data.spec import SpecError, parse_calls
 
-from .evaluation import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
-from .checkpoints import CheckpointError
-from .pretrained import DEFAULT_MODEL
-from .registry import REGISTRY, build_method
+from agan.evaluation.compare import MetricOptions, run_methods, summarize, text_table, write_comparison, write_csv
+from agan.nets.checkpoints import CheckpointError
+from agan.methods.releases import DEFAULT_MODEL
+from agan.methods.registry import REGISTRY, build_method
 
 USER_ERRORS = (SpecError, PairingError, ImageReadError, ImageWriteError, CheckpointError, ValueError, FileNotFoundError)
 
@@ -61,7 +63,7 @@ def metric_options(function):
 
 
 def _device_name(device: str) -> str:
-    from .device import resolve_device
+    from agan.device import resolve_device
 
     return str(resolve_device(device))
 
@@ -96,9 +98,9 @@ def _load_lpips(use_lpips: bool, device: str):
     """The LPIPS metric, or None with a note for the table when it is off or unavailable."""
     if not use_lpips:
         return None, "not measured (--no-lpips)"
-    from . import metrics
+    from agan.evaluation.lpips import load_lpips
 
-    metric = metrics.load_lpips(_device_name(device))
+    metric = load_lpips(_device_name(device))
     return metric, None if metric is not None else "absent: AlexNet weights not in the torch hub cache"
 
 
@@ -137,7 +139,7 @@ Example:
 @click.option("--count", type=int, default=None, help="Pairs to write; default one per clean image (cycled when larger).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed; pair i uses numpy default_rng([seed, i]).")
 def synth(kind: str, clean_path: Path, out: Path, count: int | None, seed: int) -> None:
-    from .grids import grid
+    from agan.evaluation.grids import grid
 
     calls = parse_degradation(kind)
     source = open_source(f"synthetic:{kind}:{clean_path}")
@@ -419,11 +421,11 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
       agan train dncnn --data 'synthetic:gaussian(sigma=25):train400/' \\
         --val 'synthetic:gaussian(sigma=25,clip=false):set12/' --out runs/dncnn --iters 20000
     """
-    from .architectures import get_architecture
-    from .engine import Trainer, TrainingError
-    from .losses import PerceptualWeightsMissing
-    from .run_guard import Interrupted, RunLocked
-    from .train_config import TrainConfig, resolve_config, resume_changes
+    from agan.nets.architectures import get_architecture
+    from agan.training.engine import Trainer, TrainingError
+    from agan.training.perceptual import PerceptualWeightsMissing
+    from agan.training.guard import Interrupted, RunLocked
+    from agan.training.config import TrainConfig, resolve_config, resume_changes
 
     get_architecture(model)
     saved = out / "config.json"
@@ -485,7 +487,7 @@ def release_command(run: Path, name: str, checkpoint: str, status: str, note: st
       agan release runs/dncnn-gray-s25 dncnn-gray-s25 \\
         --evaluate 'synthetic:gaussian(sigma=25,clip=false):../shared/data/set12' --compare 'bm3d(sigma=25)'
     """
-    from .release import make_release
+    from agan.training.release import make_release
 
     weights, card = make_release(run, name, out=out, checkpoint=checkpoint, status=status, note=note, specs=specs,
                                  compare=compare, data_root=data_root, device=_device_name(device), cache=cache,
@@ -503,7 +505,7 @@ def plot(run: Path, output: Path | None) -> None:
     Example:
       agan plot runs/gan -o gan-curves.png
     """
-    from .plot import plot_run
+    from agan.training.plot import plot_run
 
     path = plot_run(run, output or run / "curves.png")
     click.echo(f"wrote {path}")
@@ -520,9 +522,9 @@ def models() -> None:
     Example:
       agan models
     """
-    from .architectures import ARCHITECTURES
-    from .models import count_parameters
-    from .pretrained import RELEASES, headline, shipped
+    from agan.nets.architectures import ARCHITECTURES
+    from agan.nets import count_parameters
+    from agan.methods.releases import RELEASES, headline, shipped
 
     entries = list(REGISTRY)
     width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES) + list(RELEASES))
@@ -572,7 +574,7 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
     Example:
       agan demo --out agan-demo
     """
-    from .demo import run_demo
+    from agan.demo import run_demo
 
     report = run_demo(out, seed=seed, progress=sys.stderr.isatty(), jobs=jobs)
     click.echo(f"demo report: {report}")

@@ -51,7 +51,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["BN_EPS", "BN_MOMENTUM", "DnCNN", "dncnn_blind"]
+__all__ = ["BN_EPS", "BN_MOMENTUM", "DnCNN"]
 
 #: BatchNorm epsilon of the original DnCNN (Keras/PyTorch/KAIR code).
 BN_EPS: float = 1e-4
@@ -207,22 +207,3 @@ class DnCNN(nn.Module):
             torch.Size([2, 1, 31, 37])
         """
         return x - self.predict_noise(x)
-
-
-def dncnn_blind(in_channels: int = 1, width: int = 64, bias: bool = False) -> DnCNN:
-    """Build the blind DnCNN-B / CDnCNN-B (depth 20); same as :meth:`DnCNN.blind`.
-
-    Args:
-        in_channels: 1 (grey) or 3 (RGB).
-        width: hidden feature channels.
-        bias: see :class:`DnCNN`.
-
-    Returns:
-        A freshly initialised 20-layer :class:`DnCNN`.
-
-    Example:
-        >>> from agan.baselines.dncnn import dncnn_blind
-        >>> sum(p.numel() for p in dncnn_blind(1).parameters())
-        667008
-    """
-    return DnCNN.blind(in_channels=in_channels, width=width, bias=bias)

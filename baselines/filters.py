@@ -31,13 +31,13 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from agan.baselines.noise_level import _noise_sigma, nlm_strength
+from agan.data.image import as_hwc
+
 __all__ = [
     "FILTERS",
-    "NLM_H_COLOR_RATIO",
-    "nlm_strength",
     "BILATERAL_RANGE_RATIO_GREY",
     "BILATERAL_RANGE_RATIO_RGB",
-    "estimate_noise_sigma",
     "identity",
     "mean",
     "median",
@@ -46,13 +46,8 @@ __all__ = [
     "nlm",
     "wavelet",
     "bm3d",
-    "PARAMETERS",
-    "check_parameters",
 ]
 
-#: ``h`` (and ``h_color``) per unit of noise sigma for colour NLM
-#: (``cv2.fastNlMeansDenoisingColored``), see :func:`nlm_strength`.
-NLM_H_COLOR_RATIO: float = 0.6
 #: ``sigma_color`` of the bilateral filter per unit of noise sigma (both on the
 #: 0-255 scale), grey images. Measured on Set12 (d=9, sigma_space=3), mean
 #: PSNR at noise sigma 15/25/50: ratio 2 -> 29.98/27.07/23.09 dB, 2.5 ->
@@ -67,26 +62,6 @@ BILATERAL_RANGE_RATIO_RGB: float = 4.0
 # --------------------------------------------------------------------------- #
 # helpers
 # --------------------------------------------------------------------------- #
-def _as_hwc(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as a float32 ``(H, W, C)`` array, C in {1, 3}.
-
-    Args:
-        image: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` array, nominally in
-            [0, 1] (out-of-range values are kept).
-
-    Raises:
-        ValueError: if the shape is not one of the above.
-    """
-    arr = np.asarray(image)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3):
-        raise ValueError(
-            f"expected an HWC image with 1 or 3 channels (or an HW grey image), got shape {np.shape(image)}"
-        )
-    return np.ascontiguousarray(arr, dtype=np.float32)
-
-
 def _finish(out: np.ndarray, like: np.ndarray) -> np.ndarray:
     """Restore the channel axis OpenCV drops, clip to [0, 1], cast to float32.
 
@@ -104,60 +79,6 @@ def _finish(out: np.ndarray, like: np.ndarray) -> np.ndarray:
 def _to_uint8(img: np.ndarray) -> np.ndarray:
     """Float HWC image -> uint8, clipping to [0, 1] and rounding to 8-bit levels."""
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
-
-
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Estimate the Gaussian noise std of an image, on the 0-255 scale.
-
-    Uses ``skimage.restoration.estimate_sigma(image, channel_axis=-1,
-    average_sigmas=True)`` (wavelet-based robust median estimator of Donoho),
-    multiplied by 255.
-
-    Args:
-        image: HWC float32 image, RGB ``(H, W, 3)`` or grey ``(H, W, 1)``
-            (``(H, W)`` accepted), nominally in [0, 1]; may be out of range.
-
-    Returns:
-        Estimated noise standard deviation on the 0-255 scale.
-    """
-    from skimage.restoration import estimate_sigma
-
-    img = _as_hwc(image)
-    return float(estimate_sigma(img, channel_axis=-1, average_sigmas=True)) * 255.0
-
-
-def _noise_sigma(image: np.ndarray, sigma: float | None) -> float:
-    """``sigma`` if given, else the estimate; on the 0-255 scale."""
-    if sigma is None:
-        return estimate_noise_sigma(image)
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
-    return float(sigma)
-
-
-def nlm_strength(sigma: float, colour: bool = False) -> float:
-    """Default OpenCV NLM filter strength ``h`` for a noise level.
-
-    Measured with template 7 / search 21 on unclipped Gaussian noise at
-    sigma 15, 25 and 50 (mean PSNR, h/sigma swept in steps of 0.05-0.1):
-
-    * grey (``fastNlMeansDenoising``, Set12): the best h/sigma falls with the
-      noise level (about 1.05 at 15, 0.95 at 25, 0.8 at 50), so
-      ``h = sigma * clip(1.1 - 0.006 * sigma, 0.7, 1.1)``.
-    * colour (``fastNlMeansDenoisingColored``, 12 Kodak24 images):
-      ``h = h_color = 0.6 * sigma`` is within 0.1 dB of the best at all three
-      levels.
-
-    Args:
-        sigma: noise std on the 0-255 scale.
-        colour: True for RGB images.
-
-    Returns:
-        ``h`` on the 0-255 scale.
-    """
-    if colour:
-        return NLM_H_COLOR_RATIO * sigma
-    return float(sigma * np.clip(1.1 - 0.006 * sigma, 0.7, 1.1))
 
 
 # --------------------------------------------------------------------------- #
@@ -194,7 +115,7 @@ def mean(image: np.ndarray, ksize: int = 3) -> np.ndarray:
     Returns:
         float32 array, same shape as ``image``, clipped to [0, 1].
     """
-    img = _as_hwc(image)
+    img = as_hwc(image)
     return _finish(cv2.blur(img, (int(ksize), int(ksize))), image)
 
 
@@ -220,7 +141,7 @@ def median(image: np.ndarray, ksize: int = 3) -> np.ndarray:
     ksize = int(ksize)
     if ksize < 3 or ksize % 2 == 0:
         raise ValueError(f"median ksize must be odd and >= 3, got {ksize}")
-    img = _as_hwc(image)
+    img = as_hwc(image)
     if ksize <= 5:
         out = cv2.medianBlur(img, ksize)
     else:
@@ -249,7 +170,7 @@ def gaussian(image: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     """
     if sigma < 0:
         raise ValueError(f"gaussian blur sigma must be >= 0 pixels, got {sigma}")
-    img = _as_hwc(image)
+    img = as_hwc(image)
     if sigma == 0:
         return _finish(img.copy(), image)
     out = cv2.GaussianBlur(img, (0, 0), sigmaX=float(sigma), sigmaY=float(sigma))
@@ -281,7 +202,7 @@ def bilateral(
     Returns:
         float32 array, same shape as ``image``, clipped to [0, 1].
     """
-    img = _as_hwc(image)
+    img = as_hwc(image)
     if sigma_color is None:
         ratio = BILATERAL_RANGE_RATIO_RGB if img.shape[2] == 3 else BILATERAL_RANGE_RATIO_GREY
         sigma_color = ratio * _noise_sigma(img, sigma)
@@ -321,7 +242,7 @@ def nlm(
     Returns:
         float32 array, same shape as ``image``, clipped to [0, 1].
     """
-    img = _as_hwc(image)
+    img = as_hwc(image)
     colour = img.shape[2] == 3
     if h is None:
         h = nlm_strength(_noise_sigma(img, sigma), colour=colour)
@@ -370,7 +291,7 @@ def wavelet(
     """
     from skimage.restoration import denoise_wavelet
 
-    img = _as_hwc(image)
+    img = as_hwc(image)
     s = _noise_sigma(img, sigma) / 255.0
     if img.shape[2] == 3:
         out = denoise_wavelet(
@@ -407,7 +328,7 @@ def bm3d(image: np.ndarray, sigma: float | None = None, profile: str = "np") -> 
     """
     import bm3d as _bm3d
 
-    img = _as_hwc(image)
+    img = as_hwc(image)
     s = _noise_sigma(img, sigma) / 255.0
     if s == 0:
         return _finish(img.copy(), image)
@@ -428,43 +349,3 @@ FILTERS: dict[str, Callable[..., np.ndarray]] = {
     "wavelet": wavelet,
     "bm3d": bm3d,
 }
-
-#: The values each filter parameter accepts: filter -> parameter -> (low, high, integer, odd) for numbers,
-#: or the allowed strings. A spec outside them is refused when it is parsed, before any image is read.
-_NOISE = (0.0, 255.0, False, False)  # a noise level on the 0-255 scale
-PARAMETERS: dict[str, dict[str, tuple | frozenset]] = {
-    "mean": {"ksize": (1, 99, True, False)},
-    "median": {"ksize": (3, 99, True, True)},
-    "gaussian": {"sigma": (0.0, 50.0, False, False)},
-    "bilateral": {"d": (1, 25, True, False), "sigma_color": (0.0, 1000.0, False, False),
-                  "sigma_space": (0.1, 100.0, False, False), "sigma": _NOISE},
-    "nlm": {"h": _NOISE, "sigma": _NOISE, "template": (3, 21, True, True), "search": (3, 63, True, True),
-            "h_color": _NOISE},
-    "wavelet": {"sigma": _NOISE, "method": frozenset({"BayesShrink", "VisuShrink"}), "mode": frozenset({"soft", "hard"}),
-                "wavelet_levels": (1, 10, True, False)},
-    "bm3d": {"sigma": _NOISE, "profile": frozenset({"np", "refilter", "vn", "high", "vn_old", "deb"})},
-}
-
-
-def check_parameters(name: str, params: dict) -> None:
-    """Raise ValueError with the allowed range when a parameter of filter ``name`` is out of it.
-
-    None (a noise level estimated from the image) is accepted where the
-    function's default is None.
-    """
-    import math
-
-    for key, value in params.items():
-        allowed = PARAMETERS.get(name, {}).get(key)
-        if allowed is None or value is None:
-            continue
-        if isinstance(allowed, frozenset):
-            if value not in allowed:
-                raise ValueError(f"{name}({key}={value}): {key} must be one of {', '.join(sorted(allowed))}")
-            continue
-        low, high, integer, odd = allowed
-        kind = ("an odd whole number" if odd else "a whole number") if integer else "a number"
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if (not number or not math.isfinite(value) or not low <= value <= high
-                or (integer and value != int(value)) or (odd and int(value) % 2 == 0)):
-            raise ValueError(f"{name}({key}={value}): {key} must be {kind} from {low:g} to {high:g}")

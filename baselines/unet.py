@@ -52,8 +52,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from agan.nets.layers import pad_to_multiple
 
 __all__ = ["DEFAULT_WIDTH", "HEAD_INIT_SCALE", "LARGE_WIDTH", "UNet"]
 
@@ -202,16 +203,6 @@ class UNet(nn.Module):
                 self.head.weight.mul_(HEAD_INIT_SCALE)
                 self.head.bias.mul_(HEAD_INIT_SCALE)
 
-    def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        """Pad bottom/right to a multiple of ``2**depth`` (reflect, or replicate if the image is too small)."""
-        multiple = 2**self.depth
-        height, width = x.shape[-2:]
-        pad_h, pad_w = -height % multiple, -width % multiple
-        if pad_h == 0 and pad_w == 0:
-            return x
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Restore a batch of images.
 
@@ -232,7 +223,7 @@ class UNet(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"expected an NCHW tensor with {self.in_channels} channels, got shape {tuple(x.shape)}")
         height, width = x.shape[-2:]
-        h = self._pad(x)
+        h = pad_to_multiple(x, 2**self.depth)
         skips: list[torch.Tensor] = []
         for level, encoder in enumerate(self.encoders):
             if level > 0:

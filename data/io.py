@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from agan.data.image import to_grey
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -191,13 +193,6 @@ def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
     """``(HWC float32 [0, 1] RGB or grey image, bits per channel, whether an alpha channel was dropped)``."""
     pixels, alpha = read_pixels(path)
     return pixels_to_image(pixels, grey), _SCALES[pixels.dtype][1], alpha
-
-
-def to_grey(image: np.ndarray) -> np.ndarray:
-    """RGB HWC float32 [0, 1] to grey ``(H, W, 1)`` by BT.601 luma; grey passes through."""
-    if image.shape[2] == 1:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
 
 
 def to_uint(image: np.ndarray, bits: int = 8) -> np.ndarray:

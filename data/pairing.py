@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import image_size, list_images
+from agan.data.io import image_size, list_images
 
 #: (degraded folder, clean folder) names, tried in order.
 FOLDER_LAYOUTS = (

@@ -5,7 +5,7 @@ Usage:
   python scripts/bench_restore.py tiling [--threads 2] [--overlaps 16,32,64,96]
 
 ``speed`` prints seconds per image and per megapixel and the peak resident
-memory (each configuration in its own process) of ``agan.architectures.ModelRestorer``
+memory (each configuration in its own process) of ``agan.methods.restorer.ModelRestorer``
 (channels_last, inference mode, tiles when the image exceeds its pixel budget),
 and, at 720x480, the largest difference from a plain fp32 NCHW forward of the
 same weights. ``tiling`` prints, on a 1024x1024 photo, the max and mean
@@ -28,8 +28,10 @@ import numpy as np
 import skimage.data
 import torch
 
-from agan.architectures import ARCHITECTURES, ModelRestorer, model_from_checkpoint
-from agan.inference import run_network, tiled
+from agan.methods.restorer import ModelRestorer
+
+from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
+from agan.methods.tiling import run_network, tiled
 from agan.baselines.dncnn import DnCNN
 
 MODELS = ("attentive-gan", "dncnn", "unet")

@@ -39,9 +39,9 @@ def _photos(folder: Path, grey: bool) -> str:
 
 def one(model: str, batch: int, patch: int, steps: int, device: str, amp: str) -> dict:
     """Time ``steps`` training steps (after one warm-up step) in this process."""
-    from agan.engine import Trainer
-    from agan.losses import vgg16_weights_path
-    from agan.train_config import resolve_config
+    from agan.training.engine import Trainer
+    from agan.training.perceptual import vgg16_weights_path
+    from agan.training.config import resolve_config
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = _photos(Path(tmp) / "photos", grey=model == "dncnn")
@@ -56,10 +56,7 @@ def one(model: str, batch: int, patch: int, steps: int, device: str, amp: str) -
         mask = torch.rand(batch, 1, patch, patch, device=trainer.device).round()
 
         def step() -> None:
-            if trainer.disc is not None:
-                trainer.adversarial_step(degraded, clean, mask)
-            else:
-                trainer.supervised_step(degraded, clean)
+            trainer.train_step.run(degraded, clean, mask)
 
         step()
         if trainer.device.type == "cuda":

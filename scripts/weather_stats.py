@@ -29,9 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agan.grids import grid  # noqa: E402
-from agan.metrics import psnr, ssim  # noqa: E402
-from agan.data.datasets import ImageDataset, mask_from_difference, open_source  # noqa: E402
+from agan.evaluation.grids import grid  # noqa: E402
+from agan.evaluation.metrics import psnr, ssim  # noqa: E402
+from agan.data.datasets import ImageDataset
+from agan.data.sources import mask_from_difference, open_source  # noqa: E402
 from agan.data.degradations import degrade  # noqa: E402
 from agan.data.io import read_image, write_image  # noqa: E402
 

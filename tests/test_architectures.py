@@ -5,10 +5,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from agan.architectures import ARCHITECTURES, ModelRestorer, model_from_checkpoint
-from agan.checkpoints import CheckpointError, save_checkpoint
+from agan.methods.restorer import ModelRestorer
+
+from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
+from agan.nets.checkpoints import CheckpointError, save_checkpoint
 from agan.cli import main
-from agan.registry import build_method
+from agan.methods.registry import build_method
 from agan.baselines.dncnn import DnCNN
 from agan.data.io import write_image
 from agan.data.spec import SpecError

@@ -1,4 +1,4 @@
-"""Tests of the Attentive GAN networks (agan.models.attentive): sizes, shapes, gradients, a tiny overfit."""
+"""Tests of the Attentive GAN networks (agan.nets): sizes, shapes, gradients, a tiny overfit."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from agan.losses import attention_loss, multiscale_loss
-from agan.models import (
+from agan.training.losses import attention_loss, multiscale_loss
+from agan.nets import (
     AttentiveDiscriminator,
     AttentiveGenerator,
     DiscriminatorOutput,

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from agan.baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN, dncnn_blind
+from agan.baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN
 from agan.baselines.unet import LARGE_WIDTH, UNet
 from conftest import scene
 
@@ -53,7 +53,7 @@ def test_dncnn_counts_colour_and_blind():
     assert _count_parameters(DnCNN(in_channels=3)) == 556_032 + 2 * 64 * 9 * 2 == 558_336
     # DnCNN-B: three more middle layers (conv 64*64*9 + BN 2*64 each).
     assert _count_parameters(DnCNN.blind(1)) == 556_032 + 3 * (64 * 64 * 9 + 128) == 667_008
-    assert _count_parameters(dncnn_blind(3)) == 669_312
+    assert _count_parameters(DnCNN.blind(3)) == 669_312
     assert DnCNN.blind(3).config["depth"] == 20
     # bias=True: first and last conv only.
     assert _count_parameters(DnCNN(1, bias=True)) == 556_032 + 64 + 1

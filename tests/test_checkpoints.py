@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from agan.checkpoints import CheckpointError, load_checkpoint, release_checkpoint, save_checkpoint
+from agan.nets.checkpoints import CheckpointError, load_checkpoint, release_checkpoint, save_checkpoint
 
 
 def _training_state(model):

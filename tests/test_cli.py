@@ -80,9 +80,9 @@ def test_models_lists_the_registry():
     result = run("models")
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.splitlines() if line.startswith("  ")}
-    from agan.architectures import ARCHITECTURES
-    from agan.pretrained import RELEASES
-    from agan.registry import REGISTRY
+    from agan.nets.architectures import ARCHITECTURES
+    from agan.methods.releases import RELEASES
+    from agan.methods.registry import REGISTRY
     assert set(RELEASES) | {entry.name for entry in REGISTRY} | set(ARCHITECTURES) <= listed
     assert "6.244 M params" in result.output and "0.556 M params" in result.output
 
@@ -134,7 +134,7 @@ def test_compare_says_its_limit_and_saves_every_output_on_request(tmp_path, phot
 
 
 def test_evaluate_goes_on_past_an_image_a_method_fails_on(tmp_path, photos, monkeypatch):
-    import agan.registry as registry
+    import agan.methods.registry as registry
     from agan.baselines import filters
 
     def fragile(image, ksize=3):

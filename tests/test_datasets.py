@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from agan.data.datasets import (DatasetError, ImageDataset, PatchDataset, VISIBLE_THRESHOLD, augment, describe, open_dataset,
-                           open_source, visible_mask)
+from agan.data.datasets import augment, ImageDataset, PatchDataset
+
+from agan.data.sources import DatasetError, describe, open_source, visible_mask, VISIBLE_THRESHOLD
 from agan.data.io import read_image, write_image
 from agan.data.pairing import PairingError, find_pairs
 from agan.data.spec import SpecError
@@ -93,7 +94,7 @@ def test_synthetic_validation_is_fixed_per_image(tmp_path):
 def test_patches_are_reproducible_and_augmented(tmp_path):
     write_image(tmp_path / "a.png", scene(40, 48))
     write_image(tmp_path / "b.png", scene(50, 33, seed=1))
-    dataset = open_dataset(f"synthetic:scribble:{tmp_path}", patch=24, seed=1, length=10)
+    dataset = PatchDataset(open_source(f"synthetic:scribble:{tmp_path}"), 24, seed=1, length=10)
     assert isinstance(dataset, PatchDataset) and len(dataset) == 10
     a, b = dataset[3], dataset[3]
     assert a["degraded"].shape == (24, 24, 3) and a["mask"].shape == (24, 24)
@@ -113,12 +114,12 @@ def test_augment_covers_the_eight_symmetries():
 def test_patch_larger_than_image_is_an_error(tmp_path):
     write_image(tmp_path / "small.png", scene(20, 30))
     with pytest.raises(DatasetError, match="small.png: image smaller than the 32-pixel patch"):
-        open_dataset(f"synthetic:gaussian:{tmp_path}", patch=32)
+        PatchDataset(open_source(f"synthetic:gaussian:{tmp_path}"), 32)
 
 
 def test_real_pairs_crop_together_and_use_a_difference_mask(tmp_path):
     _write_pairs(tmp_path, "input", "target", [("a.png", "a.png")])
-    sample = open_dataset(str(tmp_path), patch=16, seed=0)[0]
+    sample = PatchDataset(open_source(str(tmp_path)), 16, seed=0)[0]
     expected = (np.abs(sample["degraded"] - sample["clean"]).max(axis=2) > 30 / 255).astype(np.float32)
     assert np.array_equal(sample["mask"], expected)
     assert np.allclose(sample["degraded"], sample["clean"] * 0.5, atol=1 / 255)

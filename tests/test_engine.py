@@ -8,11 +8,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from agan import pretrained, release
-from agan.checkpoints import load_checkpoint
+from agan.methods import releases as pretrained
+
+from agan.training import release
+from agan.nets.checkpoints import load_checkpoint
 from agan.cli import main
-from agan.engine import Trainer, TrainingError, lr_factor
-from agan.train_config import TrainConfig, resolve_config
+from agan.training.engine import Trainer, TrainingError
+from agan.training.state import lr_factor
+from agan.training.config import TrainConfig, resolve_config
 from agan.data.io import write_image
 
 from conftest import scene
@@ -113,14 +116,14 @@ def test_a_moved_run_resumes_in_its_new_folder_on_the_longer_schedule(tmp_path, 
 
 def test_non_finite_loss_names_step_and_term(tmp_path, photos, monkeypatch):
     trainer = Trainer(_config("dncnn", photos, tmp_path / "nan", iters=8, save_every=2), log=lambda *_: None)
-    real_step = trainer.supervised_step
+    real_step = trainer.train_step.run
     calls = []
 
-    def flaky(degraded, clean):
+    def flaky(degraded, clean, mask):
         calls.append(1)
-        return {"total": float("nan")} if len(calls) == 5 else real_step(degraded, clean)
+        return {"total": float("nan")} if len(calls) == 5 else real_step(degraded, clean, mask)
 
-    monkeypatch.setattr(trainer, "supervised_step", flaky)
+    monkeypatch.setattr(trainer.train_step, "run", flaky)
     with pytest.raises(TrainingError, match=r"step 5: loss term total is nan; the last good checkpoint is .*last.pt"):
         trainer.fit()
     assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "last.pt")["training"]["step"] == 4
@@ -302,16 +305,16 @@ def test_sigint_writes_last_pt_and_exits_130_then_the_run_resumes(tmp_path, phot
 def test_non_finite_weights_are_never_saved(tmp_path, photos, monkeypatch):
     trainer = Trainer(_config("dncnn", photos, tmp_path / "run", iters=6, save_every=2, log_every=1),
                       log=lambda *_: None)
-    real_step = trainer.supervised_step
+    real_step = trainer.train_step.run
 
-    def poisoning(degraded, clean):
-        terms = real_step(degraded, clean)
+    def poisoning(degraded, clean, mask):
+        terms = real_step(degraded, clean, mask)
         if trainer.step == 3:  # the loss of the step to 4 (a save point) was finite, its update was not
             with torch.no_grad():
                 next(trainer.model.parameters()).fill_(float("inf"))
         return terms
 
-    monkeypatch.setattr(trainer, "supervised_step", poisoning)
+    monkeypatch.setattr(trainer.train_step, "run", poisoning)
     with pytest.raises(TrainingError, match=r"step 4: the model's weights are not finite; (best|last).pt not written, .* kept"):
         trainer.fit()
     for name in ("last.pt", "best.pt"):
@@ -321,7 +324,7 @@ def test_non_finite_weights_are_never_saved(tmp_path, photos, monkeypatch):
 
 
 def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, photos):
-    from agan.run_guard import RunLock, RunLocked
+    from agan.training.guard import RunLock, RunLocked
 
     with RunLock(tmp_path / "run"):
         with pytest.raises(RunLocked, match="already being trained by pid"):
@@ -335,24 +338,24 @@ def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, photos):
 def test_a_data_file_that_cannot_be_read_writes_last_pt_and_is_named(tmp_path, photos, monkeypatch):
     """Photos too many to keep decoded are read for each patch; a read that fails after the retries
     stops the run with last.pt written and the file named."""
-    import agan.engine
+    import agan.training.engine
     import agan.data.datasets
 
     monkeypatch.setattr(agan.data.datasets, "READ_RETRY_SECONDS", (0.0,))
-    monkeypatch.setattr(agan.engine, "PRELOAD_BYTES", 0)  # read each patch's photo from disk
+    monkeypatch.setattr(agan.training.engine, "PRELOAD_BYTES", 0)  # read each patch's photo from disk
     folder = tmp_path / "photos"
     shutil.copytree(photos, folder)
     trainer = Trainer(_config("dncnn", photos, tmp_path / "run", data=f"synthetic:gaussian:{folder}", iters=50,
                               save_every=100), log=lambda *_: None)
-    real_step = trainer.supervised_step
+    real_step = trainer.train_step.run
 
-    def breaking(degraded, clean):
+    def breaking(degraded, clean, mask):
         if trainer.step == 3:
             for path in folder.iterdir():
                 path.write_bytes(b"")  # the disk drops out
-        return real_step(degraded, clean)
+        return real_step(degraded, clean, mask)
 
-    monkeypatch.setattr(trainer, "supervised_step", breaking)
+    monkeypatch.setattr(trainer.train_step, "run", breaking)
     with pytest.raises(TrainingError, match=r"photos/p\d\.png: .*at step \d+; last.pt holds it"):
         trainer.fit()
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["training"]["step"] >= 3
@@ -389,7 +392,7 @@ def test_warmup_ramps_the_learning_rate_in():
 
 # ------------------------------------------------------------------ issue 14: clear messages
 def test_metrics_of_a_killed_and_resumed_run_read_as_one_timeline(tmp_path):
-    from agan.plot import read_metrics
+    from agan.training.plot import read_metrics
 
     lines = [{"step": 10, "train/total": 1.0}, {"step": 20, "train/total": 0.9}, {"step": 30, "train/total": 0.8},
              {"step": 20, "train/total": 0.7}, {"step": 20, "val/psnr": 25.0}, {"step": 30, "train/total": 0.6}]
@@ -420,7 +423,7 @@ def test_bad_settings_are_one_line_naming_the_file_or_the_setting(tmp_path, phot
 
 
 def test_a_checkpoint_with_non_finite_weights_is_refused_by_restore(tmp_path):
-    from agan.checkpoints import save_checkpoint
+    from agan.nets.checkpoints import save_checkpoint
     from agan.baselines.dncnn import DnCNN
 
     model = DnCNN(in_channels=3, depth=3, width=8)
@@ -450,5 +453,5 @@ def test_a_bad_degradation_parameter_stops_before_the_run_folder_exists(tmp_path
     assert result.exit_code == 1 and "bad parameters for degradation 'rain'" in result.output
     result = CliRunner().invoke(main, ["train", "unet", "--data", f"synthetic:rain(severity=2):{photos}", "--out",
                                        str(tmp_path / "run"), "--patch", "32"])
-    assert result.exit_code == 1 and "severity must be in [0, 1], got 2" in result.output
+    assert result.exit_code == 1 and "severity must be a number from 0 to 1 or a range such as 0.5-1, got 2" in result.output
     assert not (tmp_path / "run").exists()

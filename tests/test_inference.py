@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from agan.architectures import ModelRestorer
-from agan.inference import run_network, self_ensemble, tile_side, tiled
-from agan.models import AttentiveGenerator
+from agan.methods.restorer import ModelRestorer
+from agan.methods.tiling import run_network, self_ensemble, tile_side, tiled
+from agan.nets import AttentiveGenerator
 from agan.baselines.dncnn import DnCNN
 
 from conftest import scene

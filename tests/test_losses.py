@@ -1,4 +1,4 @@
-"""Tests of the Attentive GAN losses (agan.losses)."""
+"""Tests of the Attentive GAN losses (agan.training.losses)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import agan.losses as losses
-from agan.losses import (
+import agan.training.perceptual as perceptual
+from agan.training.perceptual import PerceptualLoss, PerceptualWeightsMissing
+from agan.training.losses import (
     GANLoss,
-    PerceptualLoss,
-    PerceptualWeightsMissing,
     attention_loss,
     discriminator_loss,
     discriminator_map_loss,
@@ -19,7 +18,7 @@ from agan.losses import (
     multiscale_loss,
     set_requires_grad,
 )
-from agan.models import AttentiveDiscriminator, AttentiveGenerator
+from agan.nets import AttentiveDiscriminator, AttentiveGenerator
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -134,7 +133,7 @@ def test_perceptual_loss_missing_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "_hub_dir", None, raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
-    assert losses.vgg16_weights_path() == expected
+    assert perceptual.vgg16_weights_path() == expected
     with pytest.raises(PerceptualWeightsMissing) as info:
         PerceptualLoss()
     message = str(info.value)
@@ -182,7 +181,7 @@ def test_perceptual_loss_loads_cached_file(tmp_path, monkeypatch):
     state = {f"features.{k}": v.clone() + 1.0 for k, v in source.state_dict().items()}
     state["classifier.0.weight"] = torch.zeros(2, 2)  # ignored
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    path = losses.vgg16_weights_path()
+    path = perceptual.vgg16_weights_path()
     path.parent.mkdir(parents=True)
     torch.save(state, path)
     loaded = PerceptualLoss()  # default layers: up to relu2_2, the first 9 modules

@@ -1,4 +1,4 @@
-"""Tests for agan.metrics: PSNR / SSIM conventions and the LPIPS wrapper.
+"""Tests for agan.evaluation.metrics: PSNR / SSIM conventions and the LPIPS wrapper.
 
 Images follow the project convention: HWC float32 in [0, 1], RGB (H, W, 3) or
 grey (H, W, 1).
@@ -13,8 +13,10 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from agan import metrics
-from agan.metrics import LPIPSMetric, load_lpips, measure, psnr, rgb_to_y, ssim
+from agan.evaluation import lpips as metrics_lpips
+from agan.evaluation import metrics
+from agan.evaluation.lpips import LPIPSMetric, load_lpips
+from agan.evaluation.metrics import measure, psnr, rgb_to_y, ssim
 
 
 @pytest.fixture
@@ -147,7 +149,7 @@ def test_lpips_random_backbone(pair_rgb, pair_grey, tmp_path, monkeypatch):
     [-1, 1], grey replication, 0 for identical images, > 0 otherwise, the
     per-device cache, and that nothing is fetched into the torch hub cache.
     """
-    monkeypatch.setattr(metrics, "_LPIPS_NETS", {})
+    monkeypatch.setattr(metrics_lpips, "_LPIPS_NETS", {})
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
     metric = LPIPSMetric(random_backbone=True)
     assert not (tmp_path / "hub").exists()  # nothing downloaded
@@ -171,14 +173,14 @@ def test_load_lpips_without_cached_weights(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
     expected_path = tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
-    assert metrics.alexnet_weights_path() == expected_path
+    assert metrics_lpips.alexnet_weights_path() == expected_path
     assert load_lpips() is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "LPIPS unavailable" in err and str(expected_path) in err
     assert "lpips.LPIPS(net='alex')" in err
     assert not expected_path.exists()  # nothing downloaded
-    with pytest.raises(metrics.LPIPSUnavailableError):
+    with pytest.raises(metrics_lpips.LPIPSUnavailableError):
         LPIPSMetric()
 
 
@@ -190,9 +192,9 @@ def test_load_lpips_uses_cached_weights(tmp_path, monkeypatch):
     """
     import torchvision
 
-    monkeypatch.setattr(metrics, "_LPIPS_NETS", {})
+    monkeypatch.setattr(metrics_lpips, "_LPIPS_NETS", {})
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    path = metrics.alexnet_weights_path()
+    path = metrics_lpips.alexnet_weights_path()
     path.parent.mkdir(parents=True)
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), path)
     try:

@@ -12,12 +12,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from agan import pretrained, release
+from agan.methods import releases as pretrained
+
+from agan.training import release
 from agan.cli import main
-from agan.engine import Trainer
-from agan.evaluation import MetricOptions, RowCache, run_methods
-from agan.registry import Method, build_method
-from agan.train_config import resolve_config
+from agan.training.engine import Trainer
+from agan.evaluation.compare import MetricOptions, RowCache, run_methods
+from agan.methods.registry import Method, build_method
+from agan.training.config import resolve_config
 from agan.data.io import write_image
 from agan.data.spec import SpecError
 

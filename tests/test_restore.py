@@ -4,10 +4,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from agan.checkpoints import save_checkpoint
+from agan.nets.checkpoints import save_checkpoint
 from agan.cli import main
-from agan.models import AttentiveGenerator
-from agan.registry import build_method
+from agan.nets import AttentiveGenerator
+from agan.methods.registry import build_method
 from agan.baselines.dncnn import DnCNN
 from agan.data.io import read_image, read_image_with_depth, to_uint, write_image
 
@@ -174,7 +174,7 @@ def test_a_method_failing_on_one_image_names_it_and_the_batch_goes_on(tmp_path, 
             raise RuntimeError("out of memory")
         return real(image, ksize)
 
-    import agan.registry as registry
+    import agan.methods.registry as registry
 
     monkeypatch.setitem(registry.REGISTRY._entries, "median",
                         registry.Entry("median", registry._filter_builder(fragile, "median"), "a median that fails"))
@@ -236,7 +236,8 @@ def test_a_phone_jpeg_is_restored_upright_keeping_its_exif_and_colour_profile(tm
 
 
 def test_a_model_restorer_refuses_integer_or_2d_arrays_with_a_pointer(tmp_path):
-    from agan.architectures import model_from_checkpoint, ModelRestorer
+    from agan.methods.restorer import ModelRestorer
+    from agan.nets.architectures import model_from_checkpoint
 
     model, _ = model_from_checkpoint(_dncnn_checkpoint(tmp_path / "d.pt"))
     restorer = ModelRestorer(model)

@@ -55,7 +55,7 @@ def test_train_on_gpu_trains_the_four_models_within_a_budget_and_packs_them(tmp_
     import shutil
     import tarfile
 
-    from agan import pretrained
+    from agan.methods import releases as pretrained
 
     if shutil.which("bash") is None:
         import pytest

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from agan import pretrained
+from agan.methods import releases as pretrained
 from agan.cli import main
 from agan.data.io import write_image
 

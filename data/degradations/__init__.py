@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..spec import Call, SpecError, parse_calls
-from . import noise, weather
+from agan.data.spec import Call, SpecError, parse_calls
+from agan.data.degradations import noise, weather
 
 Degradation = Callable[..., tuple[np.ndarray, np.ndarray]]
 

@@ -26,20 +26,6 @@ def photo_scale(short_side: int) -> Iterator[None]:
         _PHOTO_SIDE.reset(token)
 
 
-def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Validate an image of the toolkit's convention and return it as float32.
-
-    The convention: HWC numpy array, float32, values in [0, 1], C = 1 (grey) or
-    3 (RGB). Raises ValueError with a one-line message otherwise.
-    """
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (1, 3):
-        shape = getattr(image, "shape", None)
-        raise ValueError(f"{name} must be an HWC array with 1 or 3 channels, got shape {shape}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"{name} is empty: shape {image.shape}")
-    return image.astype(np.float32, copy=False)
-
-
 def size_scale(image: np.ndarray) -> float:
     """Scale factor for sizes given at a 512-pixel short side: min(H, W) / 512.
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._common import check_image, finish, size_scale
+from agan.data.degradations._common import finish, size_scale
+from agan.data.image import check_image
 
 
 #: Poisson counts of at least this mean are drawn from the normal approximation.

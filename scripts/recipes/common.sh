@@ -39,7 +39,7 @@ finished() {
     python - "$1" <<'PY'
 import json, sys
 from pathlib import Path
-from agan.checkpoints import load_checkpoint
+from agan.nets.checkpoints import load_checkpoint
 run = Path(sys.argv[1])
 last = run / "checkpoints" / "last.pt"
 done = last.is_file() and load_checkpoint(last)["training"]["step"] >= json.loads((run / "config.json").read_text())["iters"]

@@ -21,7 +21,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 class TrainConfig:
     """Settings of one run. Loss weights and schedule follow the papers unless changed.
 
-    Data specs are those of :mod:`data.datasets`; ``model_args`` are the
+    Data specs are those of :mod:`agan.data.sources`; ``model_args`` are the
     architecture's constructor arguments (``in_channels`` is taken from the data
     when not given).
     """

@@ -1,95 +1,17 @@
-"""Trainable architectures by name, and restorers built from checkpoints.
-
-``ARCHITECTURES`` maps a registry name to the network class (and, for the
-GAN, its discriminator). A checkpoint names its architecture and constructor
-arguments (see :mod:`agan.checkpoints`), so :func:`model_from_checkpoint`
-rebuilds the network without unpickling anything.
-
-:class:`ModelRestorer` runs a network on the toolkit's numpy images: HWC
-float32 RGB or grey in [0, 1] in, the same out (clamped to [0, 1]); inside it
-the image is an NCHW float32 tensor in channels_last memory format. Images up
-to ``max_pixels`` run in one forward pass, larger ones (or any, given
-``tile``) in overlapping tiles (:mod:`agan.inference`); ``ensemble=True``
-averages the x8 flips/rotations. On CUDA the network runs under bf16 autocast.
-"""
+"""The restorer of a trained network: an HWC float32 [0, 1] image in, the restored image out, whole
+or in tiles, optionally with the x8 self-ensemble; the Attentive GAN also gives its attention map.
+A grey network restores colour images channel by channel; a colour one restores grey images as RGB
+and returns their luma."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from agan.baselines.dncnn import DnCNN
-from agan.baselines.unet import UNet
-
-from .checkpoints import CheckpointError, load_checkpoint
-from .inference import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
-from .models import AttentiveDiscriminator, AttentiveGenerator, count_parameters
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """A trainable network: ``build(**args)``; ``discriminator`` for adversarial models."""
-
-    name: str
-    build: Callable[..., nn.Module]
-    summary: str
-    discriminator: Callable[..., nn.Module] | None = None
-
-    def parameters(self, **args: Any) -> int:
-        """Learnable parameters of the network (the generator for a GAN) built with ``args``."""
-        return count_parameters(self.build(**args))
-
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "attentive-gan": Architecture(
-        "attentive-gan", AttentiveGenerator,
-        "Attentive GAN generator (Qian et al. 2018): ConvLSTM attention + contextual autoencoder",
-        discriminator=AttentiveDiscriminator,
-    ),
-    "dncnn": Architecture("dncnn", DnCNN, "DnCNN (Zhang et al. 2017): 17 conv+BN layers, residual learning"),
-    "unet": Architecture("unet", UNet, "U-Net: encoder-decoder with concatenated skips, residual output"),
-}
-
-
-def get_architecture(name: str) -> Architecture:
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(ARCHITECTURES)}") from None
-
-
-def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the network a checkpoint holds, in eval mode on ``device``, with float32 weights.
-
-    Returns:
-        ``(model, payload)``; the payload is the checkpoint dict.
-
-    Raises:
-        CheckpointError: unreadable file, unknown architecture, or weights
-            that do not fit it; the message names the file.
-    """
-    payload = load_checkpoint(path, map_location="cpu")
-    if payload["model"] not in ARCHITECTURES:
-        raise CheckpointError(f"{path}: unknown model {payload['model']!r}; known: {', '.join(ARCHITECTURES)}")
-    if not all(torch.isfinite(v).all() for v in payload["weights"].values() if v.is_floating_point()):
-        raise CheckpointError(f"{path}: its weights are not finite (NaN or infinite): the training that wrote it "
-                              "diverged; use an earlier checkpoint")
-    try:
-        model = ARCHITECTURES[payload["model"]].build(**payload["model_args"])
-        weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["weights"].items()}
-        model.load_state_dict(weights)
-    except (TypeError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not fit {payload['model']} ({first})") from None
-    return model.to(device).eval(), payload
-
-
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601 weights of R, G, B
+from agan.data.image import to_grey
+from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
+from agan.nets import AttentiveGenerator
 
 
 class ModelRestorer:
@@ -102,7 +24,7 @@ class ModelRestorer:
 
     Args:
         model: a network in eval mode on ``device``; NCHW float32 in [0, 1] in,
-            an image tensor or a :class:`~agan.models.GeneratorOutput` out. It is
+            an image tensor or a :class:`~agan.nets.GeneratorOutput` out. It is
             converted to channels_last memory format in place (same results
             within 1e-7, a third faster for DnCNN on the CPU).
         device: where ``model`` is; on CUDA it runs under bf16 autocast.
@@ -175,7 +97,7 @@ class ModelRestorer:
             attention = np.mean(maps, axis=0, dtype=np.float32) if maps else None
             return np.concatenate([r for r, _ in results], axis=2), attention
         rgb, attention = self._run(np.repeat(image, 3, axis=2))
-        return (rgb @ LUMA)[..., None], attention
+        return to_grey(rgb), attention
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Restore HWC float32 [0, 1] ``image``; returns the same shape, float32, in [0, 1]."""

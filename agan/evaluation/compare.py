@@ -1,7 +1,7 @@
 """Run restoration methods over a dataset, score them, and write tables, CSVs and grids.
 
 Images follow the toolkit's convention (HWC float32 [0, 1], RGB or grey).
-PSNR and SSIM use :mod:`agan.metrics` with the options in :class:`MetricOptions`
+PSNR and SSIM use :mod:`agan.evaluation.metrics` with the options in :class:`MetricOptions`
 (default: RGB, float, no border crop, data range 1); LPIPS is reported when its
 AlexNet weights are in the torch hub cache and shown as absent otherwise.
 Timing covers the method call only, in seconds per megapixel.
@@ -24,14 +24,14 @@ from tqdm import tqdm
 
 from agan.data.io import atomic_write_bytes, write_image
 
-from . import metrics
-from .grids import grid
-from .registry import Method, short_label
+from agan.evaluation import metrics
+from agan.evaluation.grids import grid
+from agan.methods.registry import Method, short_label
 
 
 @dataclass(frozen=True)
 class MetricOptions:
-    """How PSNR and SSIM are measured; see :mod:`agan.metrics`."""
+    """How PSNR and SSIM are measured; see :mod:`agan.evaluation.metrics`."""
 
     crop_border: int = 0
     y_channel: bool = False
@@ -114,7 +114,7 @@ def run_methods(
 
     Args:
         dataset: indexable, items are dicts with ``degraded``, ``clean`` (HWC
-            float32 [0, 1]) and ``name`` (e.g. :class:`data.datasets.ImageDataset`).
+            float32 [0, 1]) and ``name`` (e.g. :class:`agan.data.datasets.ImageDataset`).
         methods: resolved method specs.
         options: metric conventions.
         lpips_metric: an LPIPS metric or None.

@@ -1,4 +1,5 @@
-"""The Attentive GAN for raindrop removal (Qian et al., CVPR 2018).
+"""The Attentive GAN generator for raindrop removal (Qian et al., CVPR 2018); the discriminator
+is in :mod:`agan.nets.discriminator`.
 
 "Attentive Generative Adversarial Network for Raindrop Removal from a Single
 Image". The layer layout follows the paper and its reference code
@@ -37,74 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = [
-    "AttentiveDiscriminator",
-    "AttentiveGenerator",
-    "DiscriminatorOutput",
-    "GeneratorOutput",
-    "count_parameters",
-    "pad_to_multiple",
-    "pad_to_size",
-]
+from agan.nets.layers import _check_image, _conv, _conv_relu, he_init, pad_to_multiple
 
-
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """The number of scalar parameters of a module.
-
-    Args:
-        module: Any ``nn.Module``.
-        trainable_only: Count only parameters with ``requires_grad=True``.
-
-    Returns:
-        The total number of elements over all (distinct) parameters.
-    """
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
-def pad_to_size(x: Tensor, height: int, width: int) -> Tensor:
-    """Pad an image batch at the bottom and right to ``height`` x ``width``.
-
-    Reflect padding when the image is large enough for it (each pad smaller
-    than the side it extends), replicate padding otherwise.
-
-    Args:
-        x: ``(N, C, H, W)`` tensor with ``H <= height`` and ``W <= width``.
-        height: Target height.
-        width: Target width.
-
-    Returns:
-        ``(N, C, height, width)`` tensor; ``x`` itself when no padding is needed.
-    """
-    h, w = x.shape[-2:]
-    pad_h, pad_w = height - h, width - w
-    if pad_h < 0 or pad_w < 0:
-        raise ValueError(f"cannot pad {h}x{w} to the smaller size {height}x{width}")
-    if pad_h == 0 and pad_w == 0:
-        return x
-    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-
-
-def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Pad an image batch at the bottom and right so both sides are multiples of ``multiple``.
-
-    Args:
-        x: ``(N, C, H, W)`` tensor.
-        multiple: Positive integer.
-
-    Returns:
-        ``(N, C, ceil(H/m)*m, ceil(W/m)*m)`` tensor (see :func:`pad_to_size`
-        for the padding mode); crop the result back with ``[..., :H, :W]``.
-    """
-    h, w = x.shape[-2:]
-    return pad_to_size(x, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
-
-
-def _check_image(x: Tensor, channels: int, name: str) -> None:
-    if x.dim() != 4:
-        raise ValueError(f"{name} expects an NCHW tensor, got shape {tuple(x.shape)}")
-    if x.shape[1] != channels:
-        raise ValueError(f"{name} was built for {channels} channel(s), got shape {tuple(x.shape)}")
 
 
 # --------------------------------------------------------------------------- #
@@ -129,33 +64,6 @@ class GeneratorOutput(NamedTuple):
     quarter: Tensor
     half: Tensor
     image: Tensor
-
-
-def he_init(module: nn.Module, scale: float = 1.0) -> None:
-    """He (Kaiming-normal, fan-in, ReLU gain) weights times ``scale`` and zero biases.
-
-    Applied to every convolution and linear layer under ``module``. PyTorch's
-    default init shrinks the signal about sixfold per ReLU layer; through the
-    ten-plus plain layers of these networks the image is then drowned out by
-    the biases, and the attention maps and the discriminator start (and, on
-    small budgets, stay) constant. BasicSR initialises its restorers the same
-    way (``default_init_weights``).
-    """
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            m.weight.data.mul_(scale)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
-def _conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
-    """A 'same'-padded convolution (halving the size exactly when stride 2 on even sides)."""
-    return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=dilation * (kernel // 2), dilation=dilation)
-
-
-def _conv_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(_conv(in_ch, out_ch, kernel, stride, dilation), nn.ReLU(inplace=True))
 
 
 class _ResidualBlock(nn.Module):
@@ -371,75 +279,3 @@ class AttentiveGenerator(nn.Module):
         if not self.training:
             image = image.clamp(0.0, 1.0)
         return GeneratorOutput([m[..., :h, :w] for m in maps], quarter, half, image)
-
-
-# --------------------------------------------------------------------------- #
-# Discriminator
-# --------------------------------------------------------------------------- #
-class DiscriminatorOutput(NamedTuple):
-    """What :class:`AttentiveDiscriminator` returns.
-
-    Attributes:
-        probability: ``(N,)`` probability in (0, 1) that each image is a real
-            clean image; ``sigmoid(logit)``.
-        d_map: ``(N, 1, H, W)`` the discriminator's attention map, at the
-            input resolution, linear (trained towards the generator's last
-            attention map for fakes and towards 0 for real images).
-        logit: ``(N,)`` the pre-sigmoid score (use it with BCE-with-logits).
-    """
-
-    probability: Tensor
-    d_map: Tensor
-    logit: Tensor
-
-
-class AttentiveDiscriminator(nn.Module):
-    """The Attentive GAN discriminator, with a size-independent head.
-
-    Six 5x5 conv + ReLU at full resolution (stride 1, as the reference):
-    C -> 8 -> 16 -> 64 -> 128 -> 128 -> 128; a 5x5 conv 128 -> 1 predicts
-    ``d_map`` (linear), which multiplies the last features; then 5x5 conv
-    128 -> 64 stride 4 + ReLU and 5x5 conv 64 -> 32 stride 4 + ReLU (the
-    reference's strides), global average pooling and a linear 32 -> 1 logit.
-    (The reference ends in a fully connected layer sized for 224x224 inputs and
-    applies one strided conv twice; both are replaced here.)
-
-    About 1.31 M parameters (1,313,202 for RGB). Works for H, W >= 11; meant
-    for patches of 64 and more.
-
-    Args:
-        in_channels: Image channels, 3 (RGB) or 1 (grey).
-    """
-
-    min_size = 11
-
-    def __init__(self, in_channels: int = 3) -> None:
-        super().__init__()
-        self.config = {"in_channels": int(in_channels)}
-        self.in_channels = in_channels
-        widths = (in_channels, 8, 16, 64, 128, 128, 128)
-        self.features = nn.Sequential(*[_conv_relu(a, b, kernel=5) for a, b in zip(widths[:-1], widths[1:])])
-        self.conv_map = _conv(128, 1, kernel=5)
-        self.conv7 = nn.Sequential(nn.Conv2d(128, 64, 5, stride=4, padding=1), nn.ReLU(inplace=True))
-        self.conv8 = nn.Sequential(nn.Conv2d(64, 32, 5, stride=4, padding=1), nn.ReLU(inplace=True))
-        self.head = nn.Linear(32, 1)
-        he_init(self)
-
-    def forward(self, x: Tensor) -> DiscriminatorOutput:
-        """Score images.
-
-        Args:
-            x: ``(N, C, H, W)`` image in [0, 1], H, W >= 11.
-
-        Returns:
-            A :class:`DiscriminatorOutput` ``(probability (N,), d_map (N, 1, H, W),
-            logit (N,))``.
-        """
-        _check_image(x, self.in_channels, type(self).__name__)
-        if min(x.shape[-2:]) < self.min_size:
-            raise ValueError(f"AttentiveDiscriminator needs H, W >= {self.min_size}, got {tuple(x.shape)}")
-        features = self.features(x)
-        d_map = self.conv_map(features)
-        y = self.conv8(self.conv7(features * d_map))
-        logit = self.head(y.mean(dim=(2, 3))).squeeze(1)
-        return DiscriminatorOutput(torch.sigmoid(logit), d_map, logit)

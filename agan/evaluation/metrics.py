@@ -38,31 +38,23 @@ LPIPS (Zhang et al. 2018) is the ``lpips`` package, version 0.1, AlexNet
 trunk, on RGB in [-1, 1] (grey replicated to 3 channels), computed on the
 images as given (after crop/quantize when called through :func:`measure`,
 never on Y). It needs torchvision's ImageNet AlexNet weights in the torch hub
-cache; :func:`load_lpips` returns None (and says so in one line) when they
+cache; :func:`agan.evaluation.lpips.load_lpips` returns None (and says so in one line) when they
 are absent, and tables should then show LPIPS as absent.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agan.hub import cached_weights_path
+from agan.data.image import as_hwc
+
 
 __all__ = [
     "rgb_to_y",
     "psnr",
     "ssim",
-    "LPIPSMetric",
-    "LPIPSUnavailableError",
-    "alexnet_weights_path",
-    "load_lpips",
     "measure",
     "describe_convention",
     "attention_auc",
@@ -76,16 +68,6 @@ _Y_OFFSET = 16.0
 # --------------------------------------------------------------------------- #
 # preparation shared by the metrics
 # --------------------------------------------------------------------------- #
-def _as_hwc64(image: np.ndarray, name: str) -> np.ndarray:
-    """Return ``image`` as a float64 ``(H, W, C)`` array (``(H, W)`` -> C=1)."""
-    arr = np.asarray(image)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.ndim != 3:
-        raise ValueError(f"{name} must be an HWC image (or HW grey), got shape {np.shape(image)}")
-    return arr.astype(np.float64, copy=False)
-
-
 def _y64(img: np.ndarray) -> np.ndarray:
     """BT.601 Y of a float64 HWC RGB image on the [0, 1] scale, as (H, W, 1)."""
     if img.shape[2] == 1:
@@ -105,8 +87,8 @@ def _prepare(
     quantize: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes, then crop, quantize and (optionally) take Y; float64 HWC out."""
-    out = _as_hwc64(output, "output")
-    tgt = _as_hwc64(target, "target")
+    out = as_hwc(output, "output", np.float64)
+    tgt = as_hwc(target, "target", np.float64)
     if out.shape != tgt.shape:
         raise ValueError(
             f"output and target shapes differ: {np.shape(output)} vs {np.shape(target)}"
@@ -147,7 +129,7 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
         float32 array of shape ``(H, W, 1)``: the Y channel for RGB input; a
         grey input is returned unchanged (as float32, ``(H, W, 1)``).
     """
-    img = _as_hwc64(image, "image")
+    img = as_hwc(image, "image", np.float64)
     if img.shape[2] == 1:
         return np.asarray(image, dtype=np.float32).reshape(img.shape)
     return _y64(img).astype(np.float32)
@@ -290,158 +272,7 @@ def describe_convention(
     return ", ".join(parts)
 
 
-# --------------------------------------------------------------------------- #
-# LPIPS
-# --------------------------------------------------------------------------- #
-class LPIPSUnavailableError(RuntimeError):
-    """The ImageNet AlexNet weights LPIPS needs are not in the torch hub cache."""
-
-
 # Constructed networks, keyed by (device, weights file or "random").
-_LPIPS_NETS: dict[tuple[str, str], Any] = {}
-
-
-def alexnet_weights_path() -> Path:
-    """Where torchvision caches its ImageNet AlexNet weights.
-
-    ``torch.hub.get_dir() / "checkpoints" / <file name of
-    torchvision.models.AlexNet_Weights.IMAGENET1K_V1.url>``, i.e.
-    ``.../hub/checkpoints/alexnet-owt-7be5be79.pth``; ``torch.hub.get_dir()``
-    follows ``TORCH_HOME`` and ``torch.hub.set_dir``.
-
-    Returns:
-        The path (which may not exist).
-    """
-    from torchvision.models import AlexNet_Weights
-
-    return cached_weights_path(AlexNet_Weights.IMAGENET1K_V1)
-
-
-def _unavailable_message(path: Path) -> str:
-    return (
-        f"LPIPS unavailable: the AlexNet ImageNet weights are not in the torch hub cache at {path}; "
-        "to get them, run once with internet: "
-        "python -c \"import lpips; lpips.LPIPS(net='alex')\""
-    )
-
-
-def _build_lpips(device: str, random_backbone: bool) -> Any:
-    """Construct (or fetch from the cache) the lpips network for ``device``."""
-    import torch
-
-    weights = "random" if random_backbone else str(alexnet_weights_path())
-    key = (str(torch.device(device)), weights)
-    net = _LPIPS_NETS.get(key)
-    if net is not None:
-        return net
-    if not random_backbone and not Path(weights).is_file():
-        raise LPIPSUnavailableError(_unavailable_message(Path(weights)))
-
-    import lpips
-
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(contextlib.redirect_stdout(io.StringIO()))  # "Setting up [LPIPS]..."
-        stack.enter_context(warnings.catch_warnings())
-        # lpips still calls torchvision's deprecated alexnet(pretrained=...).
-        warnings.filterwarnings("ignore", message=r".*'pretrained' is deprecated", category=UserWarning)
-        warnings.filterwarnings("ignore", message=r".*weight enum or `None`", category=UserWarning)
-        if random_backbone:
-            # Deterministic random trunk, without disturbing the global RNG.
-            stack.enter_context(torch.random.fork_rng(devices=[]))
-            torch.manual_seed(0)
-        net = lpips.LPIPS(net="alex", version="0.1", pnet_rand=random_backbone, verbose=False)
-    net = net.to(key[0]).eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    _LPIPS_NETS[key] = net
-    return net
-
-
-class LPIPSMetric:
-    """LPIPS distance (``lpips`` package v0.1, AlexNet trunk); lower is better.
-
-    The network is built once per device (and weights file) and cached at
-    module level, so constructing several ``LPIPSMetric`` objects is cheap.
-    The linear calibration layers ship inside the ``lpips`` package; the
-    AlexNet trunk needs torchvision's ImageNet weights in the torch hub cache
-    (see :func:`alexnet_weights_path`). Nothing is ever downloaded here.
-
-    Args:
-        device: torch device to run on, e.g. ``"cpu"`` or ``"cuda"``.
-        random_backbone: FOR TESTS ONLY: use a randomly initialised AlexNet
-            trunk (seeded, deterministic) so the code path can be exercised
-            without the ImageNet weights. Its numbers are not LPIPS.
-
-    Raises:
-        LPIPSUnavailableError: if ``random_backbone`` is False and the AlexNet
-            weights are not in the cache. Use :func:`load_lpips` to get None
-            and a one-line message instead.
-    """
-
-    def __init__(self, device: str = "cpu", *, random_backbone: bool = False) -> None:
-        self.device = device
-        self.random_backbone = random_backbone
-        self.net = _build_lpips(device, random_backbone)
-
-    def __call__(self, output: np.ndarray, target: np.ndarray) -> float:
-        """LPIPS distance between two images.
-
-        Args:
-            output: restored image, HWC float32 in [0, 1], RGB ``(H, W, 3)``
-                or grey ``(H, W, 1)`` (replicated to 3 channels). Used as
-                given (not clipped).
-            target: clean reference, same shape and convention.
-
-        Returns:
-            LPIPS distance (>= 0; 0 for identical images).
-
-        Raises:
-            ValueError: if the shapes differ or are not HWC/HW.
-        """
-        import torch
-
-        out = _as_hwc64(output, "output")
-        tgt = _as_hwc64(target, "target")
-        if out.shape != tgt.shape:
-            raise ValueError(
-                f"output and target shapes differ: {np.shape(output)} vs {np.shape(target)}"
-            )
-
-        def to_tensor(img: np.ndarray) -> "torch.Tensor":
-            if img.shape[2] == 1:
-                img = np.repeat(img, 3, axis=2)
-            t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32))
-            return (t[None] * 2.0 - 1.0).to(self.device)
-
-        with torch.inference_mode():
-            d = self.net(to_tensor(out), to_tensor(tgt))
-        return float(d.reshape(-1)[0].item())
-
-    def __repr__(self) -> str:
-        kind = "random backbone (tests only)" if self.random_backbone else "AlexNet ImageNet"
-        return f"LPIPSMetric(device={self.device!r}, {kind})"
-
-
-def load_lpips(device: str = "cpu") -> LPIPSMetric | None:
-    """The LPIPS metric with real weights, or None when they are not cached.
-
-    Checks the torch hub cache for torchvision's ImageNet AlexNet weights
-    (:func:`alexnet_weights_path`) before building anything, so nothing is
-    downloaded. When they are absent it prints ONE line to stderr saying so,
-    with the path and how to get the weights, and returns None; callers then
-    report LPIPS as absent.
-
-    Args:
-        device: torch device, e.g. ``"cpu"`` or ``"cuda"``.
-
-    Returns:
-        An :class:`LPIPSMetric`, or None.
-    """
-    try:
-        return LPIPSMetric(device)
-    except LPIPSUnavailableError as exc:
-        print(str(exc), file=sys.stderr)
-        return None
 
 
 # --------------------------------------------------------------------------- #
@@ -450,7 +281,7 @@ def load_lpips(device: str = "cpu") -> LPIPSMetric | None:
 def measure(
     output: np.ndarray,
     target: np.ndarray,
-    lpips_metric: LPIPSMetric | None = None,
+    lpips_metric: Any = None,
     *,
     data_range: float = 1.0,
     crop_border: int = 0,
@@ -463,7 +294,7 @@ def measure(
         output: restored image, HWC float32 in [0, 1], RGB ``(H, W, 3)`` or
             grey ``(H, W, 1)``.
         target: clean reference, same shape and convention.
-        lpips_metric: an :class:`LPIPSMetric`, or None (then ``"lpips"`` is
+        lpips_metric: an :class:`agan.evaluation.lpips.LPIPSMetric`, or None (then ``"lpips"`` is
             None). LPIPS is measured on the cropped / quantized images, always
             in RGB (never on Y).
         data_range: as in :func:`psnr` (LPIPS assumes 1).

@@ -28,12 +28,12 @@ from typing import Any
 from agan.data.io import atomic_write_bytes
 from agan.data.spec import SpecError, split_top_level
 
-from .checkpoints import load_checkpoint, release_checkpoint
-from .evaluation import MetricOptions, RowCache, run_methods, summarize
-from .plot import read_metrics
-from .pretrained import RELEASES, STATUSES, check_name, release_paths
-from .registry import build_method, short_label
-from .train_config import TrainConfig, resolve_config
+from agan.nets.checkpoints import load_checkpoint, release_checkpoint
+from agan.evaluation.compare import MetricOptions, RowCache, run_methods, summarize
+from agan.training.plot import read_metrics
+from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
+from agan.methods.registry import build_method, short_label
+from agan.training.config import TrainConfig, resolve_config
 
 __all__ = [
     "DATA_VARIABLE", "RECIPES_DIR", "card_from_run", "default_data_root", "evaluate_release", "evaluation_text",
@@ -43,7 +43,7 @@ __all__ = [
 
 #: How cards and recipes name the folder of the image sets.
 DATA_VARIABLE = "$DATA"
-RECIPES_DIR = Path(__file__).resolve().parents[1] / "scripts" / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "scripts" / "recipes"
 
 #: ``agan train`` options, TrainConfig field -> flag, that a recipe command may need to repeat.
 _TRAIN_FLAGS = ("init", "minutes", "iters", "batch", "patch", "lr", "warmup", "schedule", "loss", "perceptual",
@@ -163,7 +163,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
 
     Args:
         run: the training run folder.
-        name: the release name (one of :data:`~agan.pretrained.RELEASES`).
+        name: the release name (one of :data:`~agan.methods.releases.RELEASES`).
         data_root: the folder of the image sets; data specs are written relative to it.
         status: ``preview`` (a short or weak run, said so wherever it is used) or ``stable``.
         note: a sentence on anything the figures alone do not say (how a run ended, ...).
@@ -219,7 +219,7 @@ def lineage(run: str | Path, record: dict[str, Any], data_root: str | Path) -> l
 def init_lineage(init: str) -> list[dict[str, Any]]:
     """The lineage of the weights ``--init`` names: a release's from its card; a checkpoint's
     (a run of this machine, not yet released) as one stage of its recorded steps."""
-    from .pretrained import load_card
+    from agan.methods.releases import load_card
 
     if init in RELEASES:
         card = load_card(init)
@@ -265,7 +265,8 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
         ssim_y, sec_per_mp}, ...]}``, ``kind`` being ``input``, ``model`` (this release),
         ``network`` (another trained model) or ``filter``.
     """
-    from agan.data.datasets import ImageDataset, open_source
+    from agan.data.datasets import ImageDataset
+    from agan.data.sources import open_source
 
     methods = [build_method("input"), build_method(str(weights), device)] + [build_method(m, device) for m in compare]
     dataset = ImageDataset(open_source(spec), seed=seed)
@@ -295,8 +296,8 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any],
         ``(weights path, card path)``.
     """
     check_name(name)
-    from .architectures import get_architecture
-    from .models import count_parameters
+    from agan.nets.architectures import get_architecture
+    from agan.nets import count_parameters
 
     weights_path, card_path = release_paths(name, folder)
     payload = load_checkpoint(checkpoint)

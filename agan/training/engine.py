@@ -10,7 +10,7 @@ A run is a folder::
     RUN/samples/step_NNNNNN.png  input | attention | output | target of the first validation image
 
 Starting a run in a folder that has ``checkpoints/last.pt`` continues it exactly:
-batch ``s`` is always the same patches (see :class:`data.datasets.PatchDataset`),
+batch ``s`` is always the same patches (see :class:`agan.data.datasets.PatchDataset`),
 and weights, optimizer, schedule, step and RNG states are restored, so an
 interrupted CPU run ends bit-identical to an uninterrupted one.
 
@@ -38,23 +38,26 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from agan.data.datasets import ImageDataset, PatchDataset, describe, open_source
+from agan.data.datasets import ImageDataset, PatchDataset
+
+from agan.data.sources import describe, open_source
 from agan.data.io import atomic_write_bytes, write_image
 
-from . import losses, metrics
-from .architectures import get_architecture
-from .checkpoints import load_checkpoint, save_checkpoint
-from .device import describe_hardware, resolve_device
-from .grids import grid
-from .inference import run_network
-from .models import GeneratorOutput, count_parameters
-from .run_guard import Interrupted, RunLock, StopSignals
-from .train_config import TrainConfig
-from .train_state import StepSampler, lr_factor, resume_schedule, rng_state, scheduler, set_rng_state, to_cpu
+
+from agan.evaluation import metrics
+from agan.nets.architectures import get_architecture
+from agan.nets.checkpoints import load_checkpoint, save_checkpoint
+from agan.device import describe_hardware, resolve_device
+from agan.evaluation.grids import grid
+from agan.methods.tiling import run_network
+from agan.nets import count_parameters
+from agan.training.guard import Interrupted, RunLock, StopSignals
+from agan.training.config import TrainConfig
+from agan.training.state import StepSampler, rng_state, set_rng_state, to_cpu
+from agan.training.steps import build_step, unwrap
 
 
 #: Without a terminal, training prints a plain progress line at most this often (and at each validation).
@@ -77,10 +80,6 @@ def to_tensor(batch: dict[str, Any], device: torch.device,
     clean = batch["clean"].permute(0, 3, 1, 2).contiguous(memory_format=layout).to(device, non_blocking=True)
     mask = batch["mask"][:, None].contiguous().to(device, non_blocking=True)
     return degraded, clean, mask
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 class Trainer:
@@ -118,36 +117,23 @@ class Trainer:
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
-        self.model = architecture.build(**model_args).to(self.device)
-        self.disc = (architecture.discriminator(in_channels=channels).to(self.device)
-                     if architecture.discriminator is not None else None)
-        if init is not None:
-            self._load_init(init)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
-                                          weight_decay=config.weight_decay)
-        self.scheduler = scheduler(self.optimizer, config)
-        if self.disc is not None:
-            self.optimizer_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr_d or config.lr, betas=config.betas)
-            self.scheduler_d = scheduler(self.optimizer_d, config)
-            self.gan_loss = losses.GANLoss().to(self.device)
-            self.perceptual = (losses.PerceptualLoss().to(self.device) if config.perceptual == "vgg" else None)
-        self.ema = (torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
-                    if config.ema else None)
+        model = architecture.build(**model_args).to(self.device)
+        discriminator = (architecture.discriminator(in_channels=channels).to(self.device)
+                         if architecture.discriminator is not None else None)
         # bf16 autocast runs on CUDA and on CPUs (fast where they have AMX / AVX-512 BF16); fp16 on CUDA only
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16 if self.device.type == "cuda" else None
                           }.get(config.amp)
         if config.amp != "none" and self.amp_dtype is None and self.main:
             self.log(f"note: --amp {config.amp} applies on CUDA only; training in fp32 on {self.device}")
+        self.train_step = build_step(config, model, discriminator, self.amp_dtype, self.device)
+        if init is not None:
+            self._load_init(init)
+        self.ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
+                    if config.ema else None)
         if self.amp_dtype is not None and self.device.type == "cpu":  # oneDNN's bf16 convolutions want NHWC
-            self.model = self.model.to(memory_format=torch.channels_last)
-            if self.disc is not None:
-                self.disc = self.disc.to(memory_format=torch.channels_last)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+            self.train_step.to_channels_last()
         if self.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-            if self.disc is not None:
-                self.disc = nn.parallel.DistributedDataParallel(self.disc, device_ids=ids)
+            self.train_step.distribute([self.device.index] if self.device.type == "cuda" else None)
         self._channels_last = self.amp_dtype is not None and self.device.type == "cpu"
         self.hardware = describe_hardware(self.device, self.world)  # recorded in metrics.jsonl for model cards
         self.step = 0
@@ -166,7 +152,7 @@ class Trainer:
 
     def _init_payload(self) -> dict[str, Any]:
         """The checkpoint ``config.init`` names (a shipped release or a ``.pt`` file), checked against the model."""
-        from .pretrained import RELEASES, resolve
+        from agan.methods.releases import RELEASES, resolve
 
         path = resolve(self.config.init) if self.config.init in RELEASES else Path(self.config.init)
         payload = load_checkpoint(path)
@@ -174,27 +160,31 @@ class Trainer:
             raise TrainingError(f"--init {self.config.init}: holds a {payload['model']} network, not {self.config.model}")
         return payload
 
+    @property
+    def model(self) -> nn.Module:
+        """The network being trained (the generator of a GAN), as the step holds it (maybe DDP-wrapped)."""
+        return self.train_step.model
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        return self.train_step.optimizer
+
     def _load_init(self, payload: dict[str, Any]) -> None:
         """Start from ``payload``'s weights (and its discriminator's, for a GAN training checkpoint)."""
-        weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["weights"].items()}
         try:
-            self.model.load_state_dict(weights)
-            discriminator = (payload.get("training") or {}).get("discriminator")
-            if self.disc is not None and discriminator is not None:
-                self.disc.load_state_dict(discriminator)
+            self.train_step.load_init(payload)
         except RuntimeError as err:
             raise TrainingError(f"--init {self.config.init}: its weights do not fit this model "
                                 f"({str(err).strip().splitlines()[0]})") from None
 
     def describe(self) -> str:
         """What a dry run prints: the resolved configuration and the model's size."""
-        net = _unwrap(self.model)
+        net = unwrap(self.model)
         lines = [json.dumps(self.config.to_json(), indent=2),
                  f"model: {self.config.model} {net.config} — {count_parameters(net):,} parameters",
                  f"train: {describe(self.train_set.source)}, patches {self.config.patch}, batch {self.config.batch}"
                  f"{f' x {self.world} processes' if self.world > 1 else ''}"]
-        if self.disc is not None:
-            lines.append(f"discriminator: {count_parameters(_unwrap(self.disc)):,} parameters; perceptual loss: {self.config.perceptual}")
+        lines += self.train_step.describe()
         if self.val_set is not None:
             lines.append(f"validation: {describe(self.val_set.source)} (first {len(self.val_set)})")
         lines.append(f"device: {self.device}")
@@ -202,7 +192,7 @@ class Trainer:
 
     # ------------------------------------------------------------- checkpoints
     def _weights_for_release(self) -> dict[str, torch.Tensor]:
-        return (self.ema.module if self.ema is not None else _unwrap(self.model)).state_dict()
+        return (self.ema.module if self.ema is not None else unwrap(self.model)).state_dict()
 
     def save(self, name: str) -> Path:
         """Write ``checkpoints/NAME`` (all tensors on the CPU, so it resumes on any device).
@@ -211,25 +201,13 @@ class Trainer:
             TrainingError: a weight is NaN or infinite; nothing is written, the
                 previous checkpoint stays.
         """
-        networks = [("generator" if self.disc is not None else "model", _unwrap(self.model))]
-        if self.disc is not None:
-            networks.append(("discriminator", _unwrap(self.disc)))
-        for label, network in networks:
+        for label, network in self.train_step.networks():
             if not all(torch.isfinite(p).all() for p in network.parameters()):
                 kept = self.run / "checkpoints" / name
                 raise TrainingError(f"step {self.step}: the {label}'s weights are not finite; {name} not written"
                                     + (f", {kept} kept" if kept.exists() else ""))
-        training = {
-            "step": self.step,
-            "best": self.best,
-            "model": _unwrap(self.model).state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": rng_state(),
-            "config": self.config.to_json(),
-        }
-        if self.disc is not None:
-            training.update(discriminator=_unwrap(self.disc).state_dict(), optimizer_d=self.optimizer_d.state_dict())
+        training = {"step": self.step, "best": self.best, **self.train_step.state(), "rng": rng_state(),
+                    "config": self.config.to_json()}
         if self.ema is not None:
             training["ema"] = self.ema.state_dict()
         training = to_cpu(training)
@@ -246,69 +224,11 @@ class Trainer:
         training = state.get("training")
         if training is None or state["model"] != self.config.model:
             raise TrainingError(f"{path}: not a training checkpoint of {self.config.model}")
-        _unwrap(self.model).load_state_dict(training["model"])
-        self.optimizer.load_state_dict(training["optimizer"])
-        self.scaler.load_state_dict(training["scaler"])
-        if self.disc is not None:
-            _unwrap(self.disc).load_state_dict(training["discriminator"])
-            self.optimizer_d.load_state_dict(training["optimizer_d"])
+        self.step, self.best = int(training["step"]), float(training["best"])
+        self.train_step.load_state(training, self.step)
         if self.ema is not None:
             self.ema.load_state_dict(training["ema"])
         set_rng_state(training["rng"])
-        self.step, self.best = int(training["step"]), float(training["best"])
-        resume_schedule(self.scheduler, self.config, self.step)
-        if self.disc is not None:
-            resume_schedule(self.scheduler_d, self.config, self.step)
-
-    # ------------------------------------------------------------------ steps
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
-
-    def _backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if self.config.clip_grad:
-            self.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params, self.config.clip_grad)
-        self.scaler.step(optimizer)
-        self.scaler.update()
-
-    def supervised_step(self, degraded: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
-        """One step of MSE or L1; DnCNN is supervised on its residual (the noise)."""
-        criterion = F.mse_loss if self.config.loss == "mse" else F.l1_loss
-        net = _unwrap(self.model)
-        with self._autocast():
-            if hasattr(net, "predict_noise") and self.world == 1:
-                loss = criterion(net.predict_noise(degraded).float(), degraded - clean)
-            else:  # DDP needs forward(); for DnCNN x - f(x) vs y has the same loss as f(x) vs x - y
-                loss = criterion(self.model(degraded).float(), clean)
-        self._backward(loss, self.optimizer, self.model.parameters())
-        return {"total": float(loss.detach())}
-
-    def adversarial_step(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
-        """Freeze D, G step, unfreeze D, then ``d_ratio`` D steps on real and detached fake images."""
-        c = self.config
-        losses.set_requires_grad(self.disc, False)
-        with self._autocast():
-            output: GeneratorOutput = self.model(degraded)
-            fake = _unwrap(self.disc)(output.image)  # D is frozen here: bypass DDP's gradient reducer
-            g_total, g_terms = losses.generator_loss(
-                output, clean, mask, fake.logit.float(), perceptual_loss=self.perceptual, gan_loss=self.gan_loss,
-                adversarial=c.adversarial_weight, attention=c.attention_weight, multiscale=c.multiscale_weight,
-                perceptual=c.perceptual_weight, theta=c.theta)
-        self._backward(g_total, self.optimizer, self.model.parameters())
-        losses.set_requires_grad(self.disc, True)
-        for _ in range(c.d_ratio):
-            with self._autocast():
-                real = self.disc(clean)
-                fake = self.disc(output.image.detach())
-                d_total, d_terms = losses.discriminator_loss(
-                    real.logit.float(), fake.logit.float(), real.d_map.float(), fake.d_map.float(),
-                    output.attention[-1].float(), gan_loss=self.gan_loss, map_weight=c.map_weight)
-            self._backward(d_total, self.optimizer_d, self.disc.parameters())
-        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
-        terms.update({f"d_{k}": v for k, v in d_terms.items()})
-        return terms
 
     # -------------------------------------------------------------- validation
     @torch.no_grad()
@@ -319,10 +239,10 @@ class Trainer:
         mean PSNR as ``val/psnr@LABEL``; ``best.pt`` follows the overall mean.
 
         For the GAN also ``val/attention_auc``: the mean ROC AUC of the last
-        attention map against each image's mask (:func:`metrics.attention_auc`;
+        attention map against each image's mask (:func:`agan.evaluation.metrics.attention_auc`;
         images whose mask is empty or full are left out).
         """
-        net = self.ema.module if self.ema is not None else _unwrap(self.model)
+        net = self.ema.module if self.ema is not None else unwrap(self.model)
         net.eval()
         scores, aucs, sample = [], [], None
         for index in range(len(self.val_set)):
@@ -443,7 +363,7 @@ class Trainer:
         writing ``last.pt``; running again resumes from there. ``config.minutes``
         sets ``iters`` from the speed measured after a warm-up (see
         :meth:`_fit_budget`). The run folder is locked while it trains
-        (:class:`~agan.run_guard.RunLock`); SIGINT/SIGTERM and a failing data
+        (:class:`~agan.training.guard.RunLock`); SIGINT/SIGTERM and a failing data
         file write ``last.pt`` before stopping.
 
         Raises:
@@ -467,7 +387,7 @@ class Trainer:
             self.run.mkdir(parents=True, exist_ok=True)
             self._write_config()
             if c.init and not last.exists():  # where the starting weights came from, for the release's card
-                from .release import init_lineage
+                from agan.training.release import init_lineage
 
                 atomic_write_bytes(self.run / "lineage.json", json.dumps(init_lineage(c.init), indent=2).encode())
             from torch.utils.tensorboard import SummaryWriter
@@ -477,9 +397,7 @@ class Trainer:
         loader = DataLoader(self.train_set, batch_size=c.batch, num_workers=c.workers,
                             sampler=StepSampler(self.step, c.iters, c.batch, self.rank, self.world),
                             pin_memory=self.device.type == "cuda", persistent_workers=c.workers > 0)
-        self.model.train()
-        if self.disc is not None:
-            self.disc.train()
+        self.train_step.train()
         sums: dict[str, float] = {}
         count, started = 0, time.perf_counter()
         from tqdm import tqdm
@@ -490,16 +408,11 @@ class Trainer:
         while self.step < c.iters:
             batch = self._next_batch(batches)
             degraded, clean, mask = to_tensor(batch, self.device, channels_last=self._channels_last)
-            if self.disc is not None:
-                terms = self.adversarial_step(degraded, clean, mask)
-            else:
-                terms = self.supervised_step(degraded, clean)
+            terms = self.train_step.run(degraded, clean, mask)
             self._check_finite(terms)
-            self.scheduler.step()
-            if self.disc is not None:
-                self.scheduler_d.step()
+            self.train_step.advance_schedules()
             if self.ema is not None:
-                self.ema.update_parameters(_unwrap(self.model))
+                self.ema.update_parameters(unwrap(self.model))
             self.step += 1
             bar.update(1)
             for key, value in terms.items():

@@ -23,7 +23,7 @@ from typing import Callable
 
 import torch
 
-from .models import GeneratorOutput
+from agan.nets import GeneratorOutput
 
 Forward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
 

@@ -7,9 +7,9 @@ followed by a Gaussian post-filter).
 
 Entries are registered here with explicit imports (no folder scan), so one
 broken optional module never hides the others. Checkpoint steps become
-:class:`~agan.architectures.ModelRestorer` objects; ``build_method``'s
+:class:`~agan.methods.restorer.ModelRestorer` objects; ``build_method``'s
 keyword options (tile, overlap, ensemble) go to them. The names of
-:data:`agan.pretrained.RELEASES` resolve to the weights shipped in
+:data:`agan.methods.releases.RELEASES` resolve to the weights shipped in
 ``agan/weights/``.
 """
 
@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from agan.baselines import filters
+from agan.baselines.filter_params import check_parameters
 from agan.data.spec import SpecError, format_call, parse_call, parse_calls, split_top_level
 
 Restorer = Callable[[np.ndarray], np.ndarray]
@@ -74,7 +75,7 @@ def _filter_builder(function: Callable[..., np.ndarray], name: str | None = None
         except TypeError as err:
             raise SpecError(f"bad parameters for {function.__name__}: {err}") from None
         try:
-            filters.check_parameters(name or function.__name__, params)
+            check_parameters(name or function.__name__, params)
         except ValueError as err:
             raise SpecError(str(err)) from None
 
@@ -165,17 +166,18 @@ def _is_checkpoint(name: str) -> bool:
 
 
 def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> Restorer:
-    from .pretrained import RELEASES, resolve
+    from agan.methods.releases import RELEASES, resolve
 
     if _is_checkpoint(name) or name in RELEASES:
-        from .architectures import ModelRestorer, model_from_checkpoint
+        from agan.methods.restorer import ModelRestorer
+        from agan.nets.architectures import model_from_checkpoint
 
         if params:
             raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
         model, _ = model_from_checkpoint(resolve(name) if name in RELEASES else name, device)
         return ModelRestorer(model, device, **model_options)
     if name not in REGISTRY:
-        from .architectures import ARCHITECTURES
+        from agan.nets.architectures import ARCHITECTURES
 
         if name in ARCHITECTURES:
             raise SpecError(f"{name!r} is an architecture without weights; give a trained checkpoint (.pt) "
@@ -192,7 +194,7 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         spec: the method spec.
         device: where checkpoint networks run.
         tile, overlap, ensemble: tiling and x8 self-ensemble of the checkpoint
-            steps (see :class:`~agan.architectures.ModelRestorer`); the
+            steps (see :class:`~agan.methods.restorer.ModelRestorer`); the
             filters ignore them.
 
     Raises:
@@ -200,7 +202,7 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         CheckpointError: a checkpoint that cannot be loaded (named).
         ValueError: an overlap not below the tile.
     """
-    from .pretrained import RELEASES, preview_note
+    from agan.methods.releases import RELEASES, preview_note
 
     calls = parse_calls(spec)
     model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .train_config import TrainConfig
+from agan.training.config import TrainConfig
 
 __all__ = ["StepSampler", "lr_factor", "resume_schedule", "rng_state", "scheduler", "set_rng_state", "to_cpu"]
 

@@ -1,11 +1,11 @@
 """The models that ship with agan: fp16 checkpoints and their model cards in ``agan/weights/``.
 
 Each release ``NAME`` is two files: ``NAME.pt``, an ordinary agan checkpoint
-(:mod:`agan.checkpoints`) whose floating-point weights are stored as fp16
+(:mod:`agan.nets.checkpoints`) whose floating-point weights are stored as fp16
 (they load as float32), and ``NAME.json``, its model card: the data, steps,
 hardware, training time and command it was trained with, and the figures
 measured on the released file. Each is trained by the recipe
-``scripts/recipes/NAME.sh`` and written by ``agan release`` (:mod:`agan.release`).
+``scripts/recipes/NAME.sh`` and written by ``agan release`` (:mod:`agan.training.release`).
 A card's ``status`` is ``preview`` (a short run with weak figures; using it
 prints one line saying so) or ``stable``.
 
@@ -38,7 +38,7 @@ __all__ = [
     "shipped",
 ]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 #: Every release agan plans to ship, name -> one line on what it restores.
 RELEASES: dict[str, str] = {

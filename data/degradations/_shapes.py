@@ -1,0 +1,186 @@
+"""Drawing helpers of the weather degradations: parameter draws around a severity, soft kernels and
+stamps of streaks, drops and flakes, low-frequency fields. Arrays are HW or HWC float32 in [0, 1]."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+
+_THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
+
+
+_COARSE_DROPS = 8  # drops of this typical radius (pixels) and more are drawn on a half-resolution grid
+
+
+def _pick(rng: np.random.Generator, value: float | None, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi)) if value is None else float(value)
+
+
+def _severity(rng: np.random.Generator, value: float | str | None) -> float:
+    """The severity in [0, 1]: ``value``; drawn uniformly from [0, 1] when None, or from [lo, hi]
+    when ``value`` is a range written ``"lo-hi"`` (``rain(severity=0.5-1)``: medium to heavy)."""
+    lo, hi = _severity_range(value)
+    return lo if lo == hi else float(rng.uniform(lo, hi))
+
+
+def _severity_range(value: float | str | None) -> tuple[float, float]:
+    """``(lo, hi)`` of a severity value: a number, ``"lo-hi"`` or None (0 to 1); ValueError if outside [0, 1]."""
+    if value is None:
+        return 0.0, 1.0
+    problem = f"severity must be a number from 0 to 1 or a range such as 0.5-1, got {value!r}"
+    if isinstance(value, str):
+        parts = value.split("-")
+        try:
+            lo, hi = (float(parts[0]), float(parts[1])) if len(parts) == 2 else (float("nan"),) * 2
+        except ValueError:
+            raise ValueError(problem) from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo = hi = float(value)
+    else:
+        raise ValueError(problem)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(problem)
+    return lo, hi
+
+
+def _around(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+            spread: float = 0.15) -> float:
+    """``value``, or a draw near the point ``t`` in [0, 1] of [lo, hi] (jittered by ``spread`` of the range)."""
+    if value is not None:
+        return float(value)
+    u = float(np.clip(t + rng.uniform(-spread, spread), 0.0, 1.0))
+    return lo + (hi - lo) * u
+
+
+def _geometric(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+               spread: float = 0.15) -> float:
+    """Like :func:`_around` on a log scale (for counts and densities that span decades)."""
+    if value is not None:
+        return float(value)
+    return float(np.exp(_around(rng, None, np.log(lo), np.log(hi), t, spread)))
+
+
+def _maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float, hi: float) -> float:
+    """An optional effect: 0 with probability 1 - p_on, else uniform in [lo, hi]."""
+    if value is not None:
+        return float(value)
+    return float(rng.uniform(lo, hi)) if rng.random() < p_on else 0.0
+
+
+def _count(rng: np.random.Generator, per_512: float, h: float, w: float, s: float) -> int:
+    """Poisson count for ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
+    return int(rng.poisson(max(per_512, 0.0) * h * w / (512.0 * s) ** 2))
+
+
+def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of an HW or HWC array; wide blurs run on a coarser grid (they leave no fine detail)."""
+    if sigma < 0.3:
+        return x
+    h, w = x.shape[:2]
+    k = int(sigma / 2.0)
+    if k < 2 or min(h, w) < 8 * k:
+        return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101).reshape(x.shape)
+    small = cv2.resize(x, (-(-w // k), -(-h // k)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), np.sqrt(max(sigma**2 - 0.25 * k * k, 0.09)) / k,
+                             borderType=cv2.BORDER_REFLECT_101)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(x.shape)
+
+
+def _chan(x: np.ndarray, c: int) -> np.ndarray:
+    """HW array as HWC with c channels (a real copy for RGB: numpy broadcasting over a last axis of
+    3 is several times slower than an elementwise op on same-shape arrays)."""
+    return cv2.merge([x, x, x]) if c == 3 else x[..., None]
+
+
+def _fill(h: int, w: int, colour: np.ndarray) -> np.ndarray:
+    """HWC image of one colour (per-channel constants broadcast slowly, like _chan)."""
+    planes = [np.full((h, w), v, np.float32) for v in np.asarray(colour, np.float32).tolist()]
+    return cv2.merge(planes).reshape(h, w, -1)
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = ((x - e0) * (1.0 / max(e1 - e0, 1e-6))).clip(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _kernel(radius: float, half_len: float, angle: float, soft: float | None = None,
+            taper: float = 0.0) -> np.ndarray:
+    """Peak-1 float32 kernel: a capsule of half-length ``half_len`` along ``angle`` (degrees from
+    vertical), Gaussian of sigma ``radius`` across (``soft`` None) or a disc of ``radius`` with an
+    edge ``soft`` wide; ``taper`` in [0, 1] dims the ends of the capsule."""
+    th = np.deg2rad(angle)
+    radius, half_len = max(radius, 0.35), max(half_len, 0.0)
+    r = int(np.ceil(half_len + (3.0 * radius if soft is None else radius + soft)))
+    g = np.arange(-r, r + 1, dtype=np.float32)
+    x, y = g[None, :], g[:, None]
+    along = x * np.float32(np.sin(th)) + y * np.float32(np.cos(th))
+    across = x * np.float32(np.cos(th)) - y * np.float32(np.sin(th))
+    d = np.sqrt(across * across + np.maximum(np.abs(along) - half_len, 0.0) ** 2)
+    k = np.exp(-0.5 * (d / radius) ** 2) if soft is None else 1.0 - _smoothstep(radius - soft, radius + soft, d)
+    if taper > 0 and half_len > 0.5:
+        k = k * (1.0 - taper * np.clip(np.abs(along) / half_len, 0.0, 1.0) ** 2)
+    return (k / max(float(k.max()), 1e-6)).astype(np.float32)
+
+
+def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
+           half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0,
+           fade: float = 1.0) -> np.ndarray:
+    """``n`` random points of opacity in [lo, hi] stamped with a peak-1 :func:`_kernel`; HW in [0, 1].
+
+    Stamps thinner than 0.4 pixel are drawn 0.4 wide and dimmed by (radius / 0.4) ** fade; big
+    soft stamps are drawn on a coarser grid and resized up (they have no fine detail)."""
+    if radius < 0.4:
+        lo, hi, radius = lo * (radius / 0.4) ** fade, hi * (radius / 0.4) ** fade, 0.4
+    f = max(1, int((radius if soft is None else soft) // 2))
+    hh, ww = -(-h // f), -(-w // f)
+    if n <= 0:
+        return np.zeros((h, w), np.float32)
+    layer = np.zeros((hh, ww), np.float32)
+    ys, xs = rng.integers(0, hh, n), rng.integers(0, ww, n)
+    layer[ys, xs] = rng.uniform(lo, hi, n).astype(np.float32)
+    kernel = _kernel(radius / f, half_len / f, angle, None if soft is None else soft / f, taper)
+    if kernel.shape[0] > 1:
+        layer = cv2.filter2D(layer, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+    if f > 1:
+        layer = cv2.resize(layer, (ww * f, hh * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    return np.clip(layer, 0.0, 1.0)
+
+
+def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarray:
+    """Smooth random HW field in [0, 1] with about ``cells`` blobs across the short side."""
+    short = min(h, w)
+    gh, gw = max(2, int(round(cells * h / short))), max(2, int(round(cells * w / short)))
+    f = cv2.resize(rng.random((gh, gw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    lo, hi = float(f.min()), float(f.max())
+    return (f - lo) / (hi - lo) if hi > lo else np.zeros((h, w), np.float32)
+
+
+def _airlight(rgb: Sequence[float], c: int) -> np.ndarray:
+    a = np.asarray(rgb, np.float32)
+    return np.float32(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]).reshape(1) if c == 1 else a
+
+
+def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float,
+          harm: Sequence[float], reach: float, up: float = 0.0):
+    """Local frame of an irregular ellipse (semi-axes a, b, rotated by theta) in its bounding box.
+
+    Returns ``(slices, X, Y, u, v, rho)`` or None when the box misses the image: X, Y are offsets
+    from the centre, u, v the rotated ones, rho the normalised radius (1 on the outline)."""
+    ext = max(a, b) * reach + 2.0
+    side = ext + abs(np.sin(theta)) * up
+    x0, x1 = max(int(np.floor(cx - side)), 0), min(int(np.ceil(cx + side)) + 1, w)
+    y0, y1 = max(int(np.floor(cy - ext - up)), 0), min(int(np.ceil(cy + ext)) + 1, h)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    X = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
+    Y = (np.arange(y0, y1, dtype=np.float32) - np.float32(cy))[:, None]
+    co, si = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+    u, v = X * co + Y * si, Y * co - X * si
+    un, vn = u / np.float32(a), v / np.float32(b)
+    phi = np.arctan2(vn, un)
+    wob = 1.0 + harm[0] * np.cos(3 * phi + harm[1]) + harm[2] * np.cos(4 * phi + harm[3])
+    rho = np.sqrt(un * un + vn * vn) / wob
+    return (slice(y0, y1), slice(x0, x1)), X, Y, u, v, rho
