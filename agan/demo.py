@@ -21,13 +21,11 @@ import numpy as np
 import skimage.data
 
 from agan.data.datasets import ImageDataset
-
-from agan.data.sources import open_source
 from agan.data.io import atomic_write_bytes, write_image
-
+from agan.data.sources import open_source
 from agan.evaluation.compare import MetricOptions, markdown_table, run_methods, write_comparison
-from agan.methods.releases import shipped
 from agan.methods.registry import REGISTRY, Method, build_method
+from agan.methods.releases import shipped
 
 SAMPLES = ("astronaut", "chelsea")
 CROP = (128, 128)

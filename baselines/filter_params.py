@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-
-
 #: The values each filter parameter accepts: filter -> parameter -> (low, high, integer, odd) for numbers,
 #: or the allowed strings. A spec outside them is refused when it is parsed, before any image is read.
 _NOISE = (0.0, 255.0, False, False)  # a noise level on the 0-255 scale

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from agan.data.image import to_grey
+from agan.errors import InputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -28,11 +29,11 @@ READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputError):
     """An image file that is missing, empty, truncated or not an image; the message names the file."""
 
 
-class ImageWriteError(ValueError):
+class ImageWriteError(InputError):
     """An image that cannot be written; the message names the file."""
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agan.data.io import image_size, list_images
+from agan.errors import InputError
 
 #: (degraded folder, clean folder) names, tried in order.
 FOLDER_LAYOUTS = (
@@ -64,7 +65,7 @@ _CLEAN_MARKS = re.compile(r"^(norain[-_])|([-_](norain|clean|mean|gt|target|grou
 _ONE_FOLDER = (("*_real", "*_mean"), ("*_rain", "*_clean"), ("*_noisy", "*_clean"), ("*_NOISY_*", "*_GT_*"))
 
 
-class PairingError(ValueError):
+class PairingError(InputError):
     """A folder whose files do not pair up; the message lists the offending files."""
 
 

@@ -35,8 +35,7 @@ from agan.data.degradations._common import photo_scale
 from agan.data.io import image_size, list_images, pixels_to_image, read_image, read_pixels
 from agan.data.pairing import ImagePair, check_sizes, find_pairs, pairs_from_pattern
 from agan.data.spec import Call, SpecError, format_call, split_top_level
-
-
+from agan.errors import InputError
 
 #: Default threshold of ``|degraded - clean|`` that marks a pixel of a real pair as corrupted.
 MASK_THRESHOLD = 30 / 255
@@ -47,7 +46,7 @@ MASK_THRESHOLD = 30 / 255
 VISIBLE_THRESHOLD = 10 / 255
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A data spec that names no usable images; the message names the path and the problem."""
 
 

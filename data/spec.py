@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from agan.errors import InputError
+
 Call = tuple[str, dict[str, Any]]
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A spec string that does not parse; the message quotes the spec."""
 
 

@@ -25,10 +25,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agan.data.datasets import PatchDataset
-
-from agan.data.sources import open_source  # noqa: E402
+from agan.data.datasets import PatchDataset  # noqa: E402
 from agan.data.io import list_images, read_pixels  # noqa: E402
+from agan.data.sources import open_source  # noqa: E402
 
 PIPELINES = (  # name, degradation, patch side, whether the model trains on masks (the GAN), target ratio
     ("gaussian-25 40x40", "gaussian(sigma=25)", 40, False, 5.0),

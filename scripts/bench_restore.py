@@ -28,11 +28,10 @@ import numpy as np
 import skimage.data
 import torch
 
-from agan.methods.restorer import ModelRestorer
-
-from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
-from agan.methods.tiling import run_network, tiled
 from agan.baselines.dncnn import DnCNN
+from agan.methods.restorer import ModelRestorer
+from agan.methods.tiling import run_network, tiled
+from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
 
 MODELS = ("attentive-gan", "dncnn", "unet")
 

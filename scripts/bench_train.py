@@ -39,9 +39,9 @@ def _photos(folder: Path, grey: bool) -> str:
 
 def one(model: str, batch: int, patch: int, steps: int, device: str, amp: str) -> dict:
     """Time ``steps`` training steps (after one warm-up step) in this process."""
+    from agan.training.config import resolve_config
     from agan.training.engine import Trainer
     from agan.training.perceptual import vgg16_weights_path
-    from agan.training.config import resolve_config
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = _photos(Path(tmp) / "photos", grey=model == "dncnn")

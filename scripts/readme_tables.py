@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agan.methods.releases import models_table, shipped  # noqa: E402
 from agan.data.io import atomic_write_bytes  # noqa: E402
+from agan.methods.releases import models_table, shipped  # noqa: E402
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- shipped-models:start -->", "<!-- shipped-models:end -->"

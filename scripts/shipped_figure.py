@@ -17,13 +17,13 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agan.data.datasets import ImageDataset  # noqa: E402
+from agan.data.io import write_image  # noqa: E402
+from agan.data.sources import open_source  # noqa: E402
 from agan.evaluation.grids import grid  # noqa: E402
 from agan.evaluation.metrics import psnr  # noqa: E402
-from agan.methods.releases import best_filter, load_card  # noqa: E402
 from agan.methods.registry import build_method  # noqa: E402
-from agan.data.datasets import ImageDataset
-from agan.data.sources import open_source  # noqa: E402
-from agan.data.io import write_image  # noqa: E402
+from agan.methods.releases import best_filter, load_card  # noqa: E402
 
 MODELS = ("attentive-gan-weather", "unet-weather")
 

@@ -29,12 +29,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agan.evaluation.grids import grid  # noqa: E402
-from agan.evaluation.metrics import psnr, ssim  # noqa: E402
-from agan.data.datasets import ImageDataset
-from agan.data.sources import mask_from_difference, open_source  # noqa: E402
+from agan.data.datasets import ImageDataset  # noqa: E402
 from agan.data.degradations import degrade  # noqa: E402
 from agan.data.io import read_image, write_image  # noqa: E402
+from agan.data.sources import mask_from_difference, open_source  # noqa: E402
+from agan.evaluation.grids import grid  # noqa: E402
+from agan.evaluation.metrics import psnr, ssim  # noqa: E402
 
 AFFECTED_THRESHOLD = 30 / 255
 WEATHER = ("raindrop", "rain", "snow", "dust")

@@ -4,18 +4,16 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import scene
 
-from agan.methods.restorer import ModelRestorer
-
-from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
-from agan.nets.checkpoints import CheckpointError, save_checkpoint
-from agan.cli import main
-from agan.methods.registry import build_method
 from agan.baselines.dncnn import DnCNN
+from agan.cli import main
 from agan.data.io import write_image
 from agan.data.spec import SpecError
-
-from conftest import scene
+from agan.methods.registry import build_method
+from agan.methods.restorer import ModelRestorer
+from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
+from agan.nets.checkpoints import CheckpointError, save_checkpoint
 
 
 def _small_dncnn_checkpoint(path, in_channels=1):

@@ -7,8 +7,8 @@ import math
 
 import pytest
 import torch
+from conftest import scene
 
-from agan.training.losses import attention_loss, multiscale_loss
 from agan.nets import (
     AttentiveDiscriminator,
     AttentiveGenerator,
@@ -17,9 +17,7 @@ from agan.nets import (
     count_parameters,
     pad_to_multiple,
 )
-
-from conftest import scene
-
+from agan.training.losses import attention_loss, multiscale_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import scene
 from torch import nn
 
 from agan.baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN
 from agan.baselines.unet import LARGE_WIDTH, UNet
-from conftest import scene
 
 SIZES = [(31, 37), (64, 64), (65, 97)]
 

@@ -4,11 +4,10 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import scene
 
 from agan.cli import main
 from agan.data.io import read_image, write_image
-
-from conftest import scene
 
 
 @pytest.fixture
@@ -80,9 +79,9 @@ def test_models_lists_the_registry():
     result = run("models")
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.splitlines() if line.startswith("  ")}
-    from agan.nets.architectures import ARCHITECTURES
-    from agan.methods.releases import RELEASES
     from agan.methods.registry import REGISTRY
+    from agan.methods.releases import RELEASES
+    from agan.nets.architectures import ARCHITECTURES
     assert set(RELEASES) | {entry.name for entry in REGISTRY} | set(ARCHITECTURES) <= listed
     assert "6.244 M params" in result.output and "0.556 M params" in result.output
 
@@ -106,8 +105,8 @@ def test_bad_input_is_one_line_and_exit_1(args, message):
 
 
 def test_smaller_hardening_items(tmp_path, photos):
-    from agan.data.spec import SpecError, parse_calls
     from agan.baselines import filters
+    from agan.data.spec import SpecError, parse_calls
 
     with pytest.raises(SpecError, match="parameter 'ksize' given twice"):
         parse_calls("median(ksize=3,ksize=5)")

@@ -1,14 +1,12 @@
 import numpy as np
 import pytest
+from conftest import scene, shared
 
-from agan.data.datasets import augment, ImageDataset, PatchDataset
-
-from agan.data.sources import DatasetError, describe, open_source, visible_mask, VISIBLE_THRESHOLD
+from agan.data.datasets import ImageDataset, PatchDataset, augment
 from agan.data.io import read_image, write_image
 from agan.data.pairing import PairingError, find_pairs
+from agan.data.sources import VISIBLE_THRESHOLD, DatasetError, describe, open_source, visible_mask
 from agan.data.spec import SpecError
-
-from conftest import scene, shared
 
 
 def _write_pairs(root, degraded_dir, clean_dir, names, size=(40, 48)):

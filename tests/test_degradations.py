@@ -1,12 +1,11 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import scene
 
 from agan.data.degradations import DEGRADATIONS, SPARSE_KINDS, degrade, get_degradation
 from agan.data.degradations._common import photo_scale
 from agan.data.spec import SpecError
-
-from conftest import scene
 
 # The sparse kinds with their veils off, so that the mask must cover every changed pixel.
 VEIL_OFF = {"rain": {"veil": 0.0}, "snow": {"veil": 0.0}, "dust": {"haze": 0.0}}

@@ -7,18 +7,16 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import scene
 
-from agan.methods import releases as pretrained
-
-from agan.training import release
-from agan.nets.checkpoints import load_checkpoint
 from agan.cli import main
+from agan.data.io import write_image
+from agan.methods import releases as pretrained
+from agan.nets.checkpoints import load_checkpoint
+from agan.training import release
+from agan.training.config import TrainConfig, resolve_config
 from agan.training.engine import Trainer, TrainingError
 from agan.training.state import lr_factor
-from agan.training.config import TrainConfig, resolve_config
-from agan.data.io import write_image
-
-from conftest import scene
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -338,8 +336,8 @@ def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, photos):
 def test_a_data_file_that_cannot_be_read_writes_last_pt_and_is_named(tmp_path, photos, monkeypatch):
     """Photos too many to keep decoded are read for each patch; a read that fails after the retries
     stops the run with last.pt written and the file named."""
-    import agan.training.engine
     import agan.data.datasets
+    import agan.training.engine
 
     monkeypatch.setattr(agan.data.datasets, "READ_RETRY_SECONDS", (0.0,))
     monkeypatch.setattr(agan.training.engine, "PRELOAD_BYTES", 0)  # read each patch's photo from disk
@@ -423,8 +421,8 @@ def test_bad_settings_are_one_line_naming_the_file_or_the_setting(tmp_path, phot
 
 
 def test_a_checkpoint_with_non_finite_weights_is_refused_by_restore(tmp_path):
-    from agan.nets.checkpoints import save_checkpoint
     from agan.baselines.dncnn import DnCNN
+    from agan.nets.checkpoints import save_checkpoint
 
     model = DnCNN(in_channels=3, depth=3, width=8)
     weights = model.state_dict()

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from agan.evaluation.metrics import psnr
 from agan.baselines import filters as F
 from agan.baselines.filters import FILTERS, identity
 from agan.baselines.noise_level import estimate_noise_sigma
+from agan.evaluation.metrics import psnr
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SET12 = SHARED_DATA / "set12"

@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import scene
 from torch import nn
 
+from agan.baselines.dncnn import DnCNN
 from agan.methods.restorer import ModelRestorer
 from agan.methods.tiling import run_network, self_ensemble, tile_side, tiled
 from agan.nets import AttentiveGenerator
-from agan.baselines.dncnn import DnCNN
-
-from conftest import scene
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

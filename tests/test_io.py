@@ -3,10 +3,9 @@ import os
 import cv2
 import numpy as np
 import pytest
+from conftest import scene
 
 from agan.data.io import ImageReadError, ImageWriteError, read_image, write_image
-
-from conftest import scene
 
 
 @pytest.mark.parametrize("suffix,bits,tolerance", [(".png", 8, 0.5 / 255), (".png", 16, 0.5 / 65535),

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import agan.training.perceptual as perceptual
-from agan.training.perceptual import PerceptualLoss, PerceptualWeightsMissing
+from agan.nets import AttentiveDiscriminator, AttentiveGenerator
 from agan.training.losses import (
     GANLoss,
     attention_loss,
@@ -18,8 +18,7 @@ from agan.training.losses import (
     multiscale_loss,
     set_requires_grad,
 )
-from agan.nets import AttentiveDiscriminator, AttentiveGenerator
-
+from agan.training.perceptual import PerceptualLoss, PerceptualWeightsMissing
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -11,19 +11,17 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import scene
 
-from agan.methods import releases as pretrained
-
-from agan.training import release
 from agan.cli import main
-from agan.training.engine import Trainer
-from agan.evaluation.compare import MetricOptions, RowCache, run_methods
-from agan.methods.registry import Method, build_method
-from agan.training.config import resolve_config
 from agan.data.io import write_image
 from agan.data.spec import SpecError
-
-from conftest import scene
+from agan.evaluation.compare import MetricOptions, RowCache, run_methods
+from agan.methods import releases as pretrained
+from agan.methods.registry import Method, build_method
+from agan.training import release
+from agan.training.config import resolve_config
+from agan.training.engine import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]

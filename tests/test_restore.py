@@ -3,15 +3,14 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-
-from agan.nets.checkpoints import save_checkpoint
-from agan.cli import main
-from agan.nets import AttentiveGenerator
-from agan.methods.registry import build_method
-from agan.baselines.dncnn import DnCNN
-from agan.data.io import read_image, read_image_with_depth, to_uint, write_image
-
 from conftest import scene
+
+from agan.baselines.dncnn import DnCNN
+from agan.cli import main
+from agan.data.io import read_image, read_image_with_depth, to_uint, write_image
+from agan.methods.registry import build_method
+from agan.nets import AttentiveGenerator
+from agan.nets.checkpoints import save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from conftest import scene
 
 from agan.data.io import read_image, write_image
-
-from conftest import scene
 
 ROOT = Path(__file__).resolve().parents[1]
 

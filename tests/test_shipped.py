@@ -9,12 +9,11 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import scene
 
-from agan.methods import releases as pretrained
 from agan.cli import main
 from agan.data.io import write_image
-
-from conftest import scene
+from agan.methods import releases as pretrained
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]

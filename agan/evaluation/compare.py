@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from agan.data.io import atomic_write_bytes, write_image
-
+from agan.errors import InputError
 from agan.evaluation import metrics
 from agan.evaluation.grids import grid
 from agan.methods.registry import Method, short_label
@@ -360,3 +360,58 @@ def write_comparison(
     lines += [f"![{p.stem}](grids/{p.name})" for p in grid_paths]
     atomic_write_bytes(out / "results.md", ("\n".join(lines) + "\n").encode())
     return summary
+
+
+class FailureLog:
+    """The images a method failed on in a run of :func:`run_methods` (its ``on_error``): each is
+    reported when it happens and left out of every mean; :meth:`summary` counts them at the end.
+
+    Args:
+        report: called with one line for each failure.
+        debug: raise the failure instead (to see its traceback).
+    """
+
+    def __init__(self, report: Callable[[str], None] = print, debug: bool = False) -> None:
+        self.images: list[str] = []
+        self.report, self.debug = report, debug
+
+    def __call__(self, method: str, image: str, error: Exception) -> None:
+        if self.debug:
+            raise error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        self.report(f"Error: image {image}: {method} failed ({first}); the image is left out of every mean")
+        self.images.append(image)
+
+    def summary(self) -> str | None:
+        """``"N image(s) left out: a, b ..."``, or None when every image was restored."""
+        if not self.images:
+            return None
+        return (f"{len(self.images)} image(s) left out: {', '.join(self.images[:5])}"
+                + (" ..." if len(self.images) > 5 else ""))
+
+
+def score_on(data_spec: str, methods: list[Method], *, options: MetricOptions = MetricOptions(), seed: int = 0,
+             limit: int | None = None, use_lpips: bool = False, device: str = "cpu", keep: int = 0,
+             progress: bool = False, on_output: Callable[[str, str, np.ndarray], None] | None = None,
+             on_error: Callable[[str, str, Exception], None] | None = None
+             ) -> tuple[Any, list[dict[str, Any]], list[Kept], str | None]:
+    """Open ``data_spec`` as whole images (a fixed degradation seed per image; ``limit`` images spread
+    evenly over the set), then LPIPS when asked, and :func:`run_methods` on it.
+
+    Returns:
+        ``(dataset, rows, kept, lpips_note)``; the note says why LPIPS is absent (None when measured).
+
+    Raises:
+        InputError: a bad data spec, or every image failed (then there is nothing to report).
+    """
+    from agan.data.datasets import ImageDataset
+    from agan.data.sources import open_source
+    from agan.evaluation.lpips import lpips_or_note
+
+    dataset = ImageDataset(open_source(data_spec), seed=seed, limit=limit, spread=True)
+    lpips_metric, lpips_note = lpips_or_note(use_lpips, device)
+    rows, kept = run_methods(dataset, methods, options=options, lpips_metric=lpips_metric, keep=keep,
+                             progress=progress, on_output=on_output, on_error=on_error)
+    if not rows:
+        raise InputError(f"{' and '.join(m.label for m in methods)}: failed on every image of {data_spec}")
+    return dataset, rows, kept, lpips_note

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from agan.data.image import as_hwc
+from agan.errors import StoppedError
 from agan.methods.hub import cached_weights_path
 
 _LPIPS_NETS: dict[tuple[str, str], Any] = {}
@@ -24,7 +25,7 @@ _LPIPS_NETS: dict[tuple[str, str], Any] = {}
 # --------------------------------------------------------------------------- #
 # LPIPS
 # --------------------------------------------------------------------------- #
-class LPIPSUnavailableError(RuntimeError):
+class LPIPSUnavailableError(StoppedError):
     """The ImageNet AlexNet weights LPIPS needs are not in the torch hub cache."""
 
 
@@ -169,3 +170,11 @@ def load_lpips(device: str = "cpu") -> LPIPSMetric | None:
     except LPIPSUnavailableError as exc:
         print(str(exc), file=sys.stderr)
         return None
+
+
+def lpips_or_note(use_lpips: bool, device: str = "cpu") -> tuple[LPIPSMetric | None, str | None]:
+    """The LPIPS metric, or None and the note a table gives instead (turned off, or no AlexNet weights)."""
+    if not use_lpips:
+        return None, "not measured (--no-lpips)"
+    metric = load_lpips(device)
+    return metric, None if metric is not None else "absent: AlexNet weights not in the torch hub cache"

@@ -50,7 +50,6 @@ import numpy as np
 
 from agan.data.image import as_hwc
 
-
 __all__ = [
     "rgb_to_y",
     "psnr",

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from agan.data.image import to_grey
+from agan.errors import InputError
 from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
 from agan.nets import AttentiveGenerator
 
@@ -106,7 +107,7 @@ class ModelRestorer:
 
 def _check_tiling(tile: int | None, overlap: int, max_pixels: int, batch: int) -> None:
     if (tile is not None and tile < 1) or overlap < 0 or max_pixels < 1 or batch < 1:
-        raise ValueError(f"bad tiling: tile={tile}, overlap={overlap}, max_pixels={max_pixels}, batch={batch}")
+        raise InputError(f"bad tiling: tile={tile}, overlap={overlap}, max_pixels={max_pixels}, batch={batch}")
     side = DEFAULT_TILE if tile is None else tile
     if overlap >= side:
-        raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({side})")
+        raise InputError(f"overlap ({overlap}) must be smaller than the tile ({side})")

@@ -24,9 +24,9 @@ from torch import nn
 
 from agan.baselines.dncnn import DnCNN
 from agan.baselines.unet import UNet
-
-from agan.nets.checkpoints import CheckpointError, load_checkpoint
+from agan.errors import InputError
 from agan.nets import AttentiveDiscriminator, AttentiveGenerator, count_parameters
+from agan.nets.checkpoints import CheckpointError, load_checkpoint
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def get_architecture(name: str) -> Architecture:
     try:
         return ARCHITECTURES[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(ARCHITECTURES)}") from None
+        raise InputError(f"unknown model {name!r}; known: {', '.join(ARCHITECTURES)}") from None
 
 
 def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

@@ -28,11 +28,12 @@ from typing import Any
 import torch
 
 from agan.data.io import atomic_write_bytes
+from agan.errors import InputError
 
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint that cannot be read or is not ours; the one-line message names the file."""
 
 

@@ -41,7 +41,6 @@ from torch import Tensor, nn
 from agan.nets.layers import _check_image, _conv, _conv_relu, he_init, pad_to_multiple
 
 
-
 # --------------------------------------------------------------------------- #
 # Generator
 # --------------------------------------------------------------------------- #

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from agan.errors import InputError
+
 #: Per-model defaults that differ from the dataclass defaults.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # Adam with beta1 = 0.5 for both networks, the usual GAN setting (pix2pix).
@@ -75,11 +77,11 @@ class TrainConfig:
     def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
         """Settings from a JSON dict; unknown names and values of the wrong type are a one-line ValueError."""
         if not isinstance(data, dict):
-            raise ValueError(f"training settings must be a JSON object, not {type(data).__name__}")
+            raise InputError(f"training settings must be a JSON object, not {type(data).__name__}")
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(unknown)}")
+            raise InputError(f"unknown training settings: {', '.join(unknown)}")
         data = dict(data)
         for key, value in data.items():
             _check_type(key, value, known[key].type)
@@ -94,7 +96,7 @@ class TrainConfig:
         try:
             return cls.from_json(json.loads(path.read_text()))
         except (OSError, ValueError) as err:
-            raise ValueError(f"{path}: cannot read the run's settings ({str(err).splitlines()[0]}); "
+            raise InputError(f"{path}: cannot read the run's settings ({str(err).splitlines()[0]}); "
                              "fix or delete the file") from None
 
     def check(self) -> None:
@@ -116,7 +118,7 @@ class TrainConfig:
         ]
         for ok, message in rules:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
 
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
@@ -137,7 +139,7 @@ def _check_type(key: str, value: Any, annotation: str) -> None:
         ok = any(isinstance(value, _TYPES[kind]) for kind in simple)
     if not ok:
         expected = " or ".join(_NAMES[kind] for kind in simple) + (" or null" if "None" in kinds else "")
-        raise ValueError(f"setting {key!r} must be {expected}, not {json.dumps(value)}")
+        raise InputError(f"setting {key!r} must be {expected}, not {json.dumps(value)}")
 
 
 def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
@@ -148,7 +150,7 @@ def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Pat
         try:
             values.update(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path}: cannot read the configuration ({err})") from None
+            raise InputError(f"{path}: cannot read the configuration ({err})") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model"] = model
     config = TrainConfig.from_json(values)
@@ -184,3 +186,30 @@ def resume_changes(config: TrainConfig, asked: dict[str, Any]) -> list[str]:
             lines.append(f"resume: {key} {value} ignored: the run was started with {current} "
                          "(train into a new --out, or use --init, to change it)")
     return lines
+
+
+def config_for_run(model: str, out: str | Path, data: str | None, val: str | None, config_file: str | Path | None,
+                   options: dict[str, Any], report: Any = print) -> TrainConfig:
+    """The settings of ``agan train MODEL --out OUT ...``: a run folder with ``checkpoints/last.pt`` is
+    resumed with its saved settings (``report`` gets a line for each asked change, taken or ignored);
+    otherwise a new run from the defaults, ``config_file`` and ``options`` (None = not given).
+
+    Raises:
+        InputError: a run of another model in ``out``, no training data for a new run, or a bad setting.
+    """
+    out = Path(out)
+    saved = out / "config.json"
+    if saved.exists() and (out / "checkpoints" / "last.pt").exists():
+        config = TrainConfig.read(saved)
+        if config.model != model:
+            raise InputError(f"{out}: holds a {config.model} run, not {model}")
+        config.out = str(out)  # the folder may have been moved or copied since
+        asked = {**(json.loads(Path(config_file).read_text()) if config_file else {}),
+                 **{k: v for k, v in options.items() if v is not None}, "data": data, "val": val}
+        for line in resume_changes(config, asked):
+            report(line)
+        config.check()
+        return config
+    if data is None and config_file is None:
+        raise InputError("give the training data (--data)")
+    return resolve_config(model, {"data": data, "val": val, "out": str(out), **options}, config_file)

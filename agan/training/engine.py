@@ -42,23 +42,20 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from agan.data.datasets import ImageDataset, PatchDataset
-
-from agan.data.sources import describe, open_source
 from agan.data.io import atomic_write_bytes, write_image
-
-
-from agan.evaluation import metrics
-from agan.nets.architectures import get_architecture
-from agan.nets.checkpoints import load_checkpoint, save_checkpoint
+from agan.data.sources import describe, open_source
 from agan.device import describe_hardware, resolve_device
+from agan.errors import StoppedError
+from agan.evaluation import metrics
 from agan.evaluation.grids import grid
 from agan.methods.tiling import run_network
 from agan.nets import count_parameters
-from agan.training.guard import Interrupted, RunLock, StopSignals
+from agan.nets.architectures import get_architecture
+from agan.nets.checkpoints import load_checkpoint, save_checkpoint
 from agan.training.config import TrainConfig
+from agan.training.guard import Interrupted, RunLock, StopSignals
 from agan.training.state import StepSampler, rng_state, set_rng_state, to_cpu
 from agan.training.steps import build_step, unwrap
-
 
 #: Without a terminal, training prints a plain progress line at most this often (and at each validation).
 PLAIN_LOG_SECONDS = 30.0
@@ -67,7 +64,7 @@ PLAIN_LOG_SECONDS = 30.0
 PRELOAD_BYTES = 4 * 2**30
 
 
-class TrainingError(RuntimeError):
+class TrainingError(StoppedError):
     """Training stopped: a non-finite loss, or a run folder that does not match the command."""
 
 

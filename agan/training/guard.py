@@ -20,8 +20,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from agan.errors import StoppedError
 
-class RunLocked(RuntimeError):
+
+class RunLocked(StoppedError):
     """Another process is training this run folder."""
 
 

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from agan.errors import StoppedError
 from agan.methods.hub import cached_weights_path
-
 
 # torchvision's VGG16 ``features`` layout: conv widths, "M" = 2x2 max pool.
 _VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -23,7 +23,7 @@ _VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, 
 # --------------------------------------------------------------------------- #
 # Perceptual loss
 # --------------------------------------------------------------------------- #
-class PerceptualWeightsMissing(RuntimeError):
+class PerceptualWeightsMissing(StoppedError):
     """The torchvision ImageNet VGG16 weights the perceptual loss needs are not in the torch hub cache."""
 
 

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from agan.data.io import atomic_write_bytes
+from agan.errors import InputError
 
 
 def read_metrics(run: str | Path) -> list[dict]:
@@ -29,7 +30,7 @@ def read_metrics(run: str | Path) -> list[dict]:
     """
     path = Path(run) / "metrics.jsonl"
     if not path.is_file():
-        raise ValueError(f"{path}: no such file (is {run} a training run folder?)")
+        raise InputError(f"{path}: no such file (is {run} a training run folder?)")
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     records: list[dict] = []
     for number, line in enumerate(lines, 1):
@@ -38,7 +39,7 @@ def read_metrics(run: str | Path) -> list[dict]:
         except ValueError:
             if number == len(lines):
                 break
-            raise ValueError(f"{path}: line {number} is not a JSON record") from None
+            raise InputError(f"{path}: line {number} is not a JSON record") from None
         while records and records[-1]["step"] > record["step"]:
             records.pop()  # logged by a session that was interrupted and resumed from an earlier step
         if records and records[-1]["step"] == record["step"]:
@@ -46,7 +47,7 @@ def read_metrics(run: str | Path) -> list[dict]:
         else:
             records.append(record)
     if not records:
-        raise ValueError(f"{path}: no records yet")
+        raise InputError(f"{path}: no records yet")
     return records
 
 
@@ -74,7 +75,7 @@ def plot_run(run: str | Path, output: str | Path) -> Path:
     """
     kind = FORMATS.get(Path(output).suffix.lower())
     if kind is None:
-        raise ValueError(f"{output}: write the curves as {', '.join(FORMATS)}")
+        raise InputError(f"{output}: write the curves as {', '.join(FORMATS)}")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -27,13 +27,13 @@ from typing import Any
 
 from agan.data.io import atomic_write_bytes
 from agan.data.spec import SpecError, split_top_level
-
-from agan.nets.checkpoints import load_checkpoint, release_checkpoint
+from agan.errors import InputError
 from agan.evaluation.compare import MetricOptions, RowCache, run_methods, summarize
-from agan.training.plot import read_metrics
-from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
 from agan.methods.registry import build_method, short_label
+from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
+from agan.nets.checkpoints import load_checkpoint, release_checkpoint
 from agan.training.config import TrainConfig, resolve_config
+from agan.training.plot import read_metrics
 
 __all__ = [
     "DATA_VARIABLE", "RECIPES_DIR", "card_from_run", "default_data_root", "evaluate_release", "evaluation_text",
@@ -60,7 +60,7 @@ def find_checkpoint(run: str | Path, name: str, which: str = "best") -> Path:
     for candidate in (run / "checkpoints" / f"{which}.pt", run / "release" / f"{name}.pt"):
         if candidate.is_file():
             return candidate
-    raise ValueError(f"{run}: no checkpoints/{which}.pt and no release/{name}.pt to release")
+    raise InputError(f"{run}: no checkpoints/{which}.pt and no release/{name}.pt to release")
 
 
 def portable_spec(spec: str | None, data_root: str | Path) -> str | None:
@@ -135,7 +135,7 @@ def training_record(run: str | Path) -> dict[str, Any]:
     """
     config_path = Path(run) / "config.json"
     if not config_path.is_file():
-        raise ValueError(f"{config_path}: no such file (is {run} a training run folder?)")
+        raise InputError(f"{config_path}: no such file (is {run} a training run folder?)")
     config = TrainConfig.from_json(json.loads(config_path.read_text())).to_json()
     records = read_metrics(run)
     seconds, previous = 0.0, 0
@@ -171,7 +171,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
     """
     check_name(name)
     if status not in STATUSES:
-        raise ValueError(f"status {status!r}: must be one of {', '.join(STATUSES)}")
+        raise InputError(f"status {status!r}: must be one of {', '.join(STATUSES)}")
     record = training_record(run)
     config = record["config"]
     validation = record["validation"]
@@ -296,8 +296,8 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any],
         ``(weights path, card path)``.
     """
     check_name(name)
-    from agan.nets.architectures import get_architecture
     from agan.nets import count_parameters
+    from agan.nets.architectures import get_architecture
 
     weights_path, card_path = release_paths(name, folder)
     payload = load_checkpoint(checkpoint)

@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from agan.data.spec import Call, SpecError, parse_calls
 from agan.data.degradations import noise, weather
+from agan.data.spec import Call, SpecError, format_call, parse_calls
 
 Degradation = Callable[..., tuple[np.ndarray, np.ndarray]]
 
@@ -94,6 +94,10 @@ def degrade(
             image, step_mask = get_degradation(name)(image, rng, **params)
         except TypeError as err:  # unknown keyword
             raise SpecError(f"bad parameters for degradation {name!r}: {err}") from None
+        except ValueError as err:  # a parameter out of its range, found when it is used
+            if isinstance(err, SpecError):
+                raise
+            raise SpecError(f"{format_call(name, params)}: {err}") from None
         mask = step_mask if mask is None else np.maximum(mask, step_mask)
     return image, mask
 

@@ -8,7 +8,6 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-
 _THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
 
 

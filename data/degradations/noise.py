@@ -17,7 +17,6 @@ import numpy as np
 from agan.data.degradations._common import finish, size_scale
 from agan.data.image import check_image
 
-
 #: Poisson counts of at least this mean are drawn from the normal approximation.
 POISSON_NORMAL_FROM = 12.0
 

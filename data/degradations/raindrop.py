@@ -7,8 +7,19 @@ import cv2
 import numpy as np
 
 from agan.data.degradations._common import finish, size_scale
+from agan.data.degradations._shapes import (
+    _COARSE_DROPS,
+    _THR,
+    _around,
+    _blob,
+    _chan,
+    _count,
+    _gblur,
+    _pick,
+    _severity,
+    _smoothstep,
+)
 from agan.data.image import check_image
-from agan.data.degradations._shapes import _COARSE_DROPS, _THR, _around, _blob, _chan, _count, _gblur, _pick, _severity, _smoothstep
 
 
 def raindrop(

@@ -42,7 +42,6 @@ import cv2
 import numpy as np
 
 from agan.data.degradations._common import finish, size_scale
-from agan.data.image import check_image
 from agan.data.degradations._shapes import (
     _THR,
     _airlight,
@@ -59,6 +58,7 @@ from agan.data.degradations._shapes import (
     _stamp,
 )
 from agan.data.degradations.raindrop import raindrop
+from agan.data.image import check_image
 
 
 def rain(

@@ -1,0 +1,138 @@
+"""The option lists of the ``agan`` commands that take many (kept apart so that :mod:`agan.cli` reads as
+the commands themselves). Each function is a decorator that adds its options to a click command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from agan.methods.releases import DEFAULT_MODEL
+
+
+def device_name(device: str) -> str:
+    from agan.device import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _apply(options: list[Callable], function: Callable) -> Callable:
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def metric_options(function):
+    """The PSNR/SSIM convention options shared by ``evaluate`` and ``compare``."""
+    options = [
+        click.option("--y-channel", is_flag=True, help="Measure PSNR/SSIM on the Y channel of YCbCr (BT.601)."),
+        click.option("--crop-border", type=int, default=0, show_default=True, help="Pixels cropped from each side before measuring."),
+        click.option("--quantize", is_flag=True, help="Round outputs and targets to 8-bit levels before measuring."),
+        click.option("--lpips/--no-lpips", "use_lpips", default=True, show_default=True, help="Report LPIPS (needs AlexNet weights in the torch hub cache)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where LPIPS and models run."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations (fixed per image)."),
+        click.option("--limit", type=click.IntRange(min=1), default=None, help="Use N images, spread evenly over the set (sorted by name)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def train_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan train``."""
+    return _apply([
+        click.argument("model"),
+        click.option("--data", "data_spec", default=None, help="Training data: PATH of a paired folder, or synthetic:KIND[+KIND]:PATH."),
+        click.option("--val", "val_spec", default=None, help="Validation data spec (whole images, fixed seed per image)."),
+        click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder; an existing run there is resumed."),
+        click.option("--iters", type=int, default=None, help="Training steps in all (default 1000); raise it to extend a run."),
+        click.option("--batch", type=int, default=None, help="Patches per step and process (default 4)."),
+        click.option("--patch", type=int, default=None, help="Patch side in pixels (default 128)."),
+        click.option("--lr", type=float, default=None, help="Learning rate (default per model: GAN 2e-4, DnCNN 1e-3, U-Net 2e-4)."),
+        click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None, help="Learning-rate schedule (default cosine)."),
+        click.option("--warmup", type=click.IntRange(min=0), default=None, help="Steps of a linear lr ramp at the start (default 0; useful with --init)."),
+        click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs."),
+        click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache."),
+        click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1)."),
+        click.option("--clip-grad", type=float, default=None, help="Clip the gradient norm to this value."),
+        click.option("--ema", type=float, default=None, help="Keep an EMA of the weights with this decay (e.g. 0.999)."),
+        click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision on CUDA."),
+        click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files')."),
+        click.option("--val-every", type=int, default=None, help="Steps between validations (default 200)."),
+        click.option("--val-limit", type=click.IntRange(min=1), default=None, help="Validation images (default the first 4 of each validation set)."),
+        click.option("--save-every", type=int, default=None, help="Steps between checkpoints (default 200)."),
+        click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 0)."),
+        click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto)."),
+        click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it."),
+        click.option("--init", default=None, help="Start from the weights of a shipped model (agan models) or a checkpoint .pt: fine-tuning, with a fresh optimizer and schedule."),
+        click.option("--minutes", type=float, default=None, help="A time budget: after a warm-up, --iters is set so that the schedule (low lr, last validation, best.pt) ends within M minutes."),
+        click.option("--max-minutes", type=float, default=None, help="End this session after N minutes (writing last.pt); rerun to resume."),
+        click.option("--dry-run", is_flag=True, help="Print the resolved configuration and the model size; train nothing."),
+    ], function)
+
+
+def release_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan release``."""
+    return _apply([
+        click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.argument("name"),
+        click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True, help="Which checkpoint of RUN/checkpoints/ (a run without them: RUN/release/NAME.pt)."),
+        click.option("--status", type=click.Choice(["preview", "stable"]), default="preview", show_default=True, help="preview: a short or weak run, said so wherever it is used."),
+        click.option("--note", default=None, help="A sentence for the card on what the figures do not say (e.g. how the run ended)."),
+        click.option("--evaluate", "specs", multiple=True, help="A data spec to score the released file on; repeatable."),
+        click.option("--compare", "compare", multiple=True, help="A method scored beside it (a filter or another model); repeatable."),
+        click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the image sets; cards name data relative to it as $DATA/... [default: $DATA or ../shared/data]"),
+        click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JSON-lines file of filter scores to reuse across releases on the same images."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the release [default: agan/weights, what this build ships]."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where the evaluations run."),
+    ], function)
+
+
+def restore_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan restore``."""
+    return _apply([
+        click.argument("inputs", nargs=-1, required=True, metavar="INPUT..."),
+        click.option("-o", "--out", required=True, type=click.Path(path_type=Path), metavar="OUTDIR", help="Output folder; each image keeps its name."),
+        click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, help="A shipped model (agan models), a trained checkpoint (.pt) or a method spec such as 'bm3d(sigma=25)'."),
+        click.option("--tile", type=click.IntRange(min=1), default=None, help="Run networks in tiles of N pixels (default: whole image up to 2 MP, else 512)."),
+        click.option("--overlap", type=click.IntRange(min=0), default=64, show_default=True, help="Pixels shared by neighbouring tiles."),
+        click.option("--post-filter", default=None, help="A registered filter applied after the model, e.g. 'gaussian(sigma=0.8)'."),
+        click.option("--save-attention", is_flag=True, help="Also write <stem>_attention.png (the Attentive GAN's last attention map)."),
+        click.option("--ensemble", is_flag=True, help="Average the network over 8 flips/rotations (x8 self-ensemble; 8x slower)."),
+        click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality of JPEG outputs."),
+        click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists (to continue a batch)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run."),
+    ], function)
+
+
+def evaluate_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan evaluate``."""
+    return _apply([
+        click.argument("method"),
+        click.option("--data", "data_spec", required=True, help="PATH of a paired folder, or synthetic:KIND[+KIND]:PATH."),
+        click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None, help="Per-image CSV; default agan-evaluate.csv."),
+    ], function)
+
+
+def compare_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan compare``."""
+    return _apply([
+        click.option("--data", "data_spec", required=True, help="PATH of a paired folder, or synthetic:KIND[+KIND]:PATH."),
+        click.option("--method", "methods", multiple=True, required=True, help="A method spec; repeat for each method."),
+        click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for results.md, results.csv, per_image.csv, grids/."),
+        click.option("--grids", type=int, default=4, show_default=True, help="Side-by-side grids for the first N images."),
+        click.option("--input-row/--no-input-row", default=True, show_default=True, help="Include the unrestored input as a row."),
+        click.option("--save-outputs", is_flag=True, help="Also write every method's restored images to OUT/outputs/METHOD/."),
+    ], function)
+
+
+def demo_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan demo``."""
+    return _apply([
+        click.option("--out", type=click.Path(path_type=Path), default=Path("agan-demo"), show_default=True, help="Report folder."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations."),
+        click.option("--jobs", type=click.IntRange(min=1), default=None,
+                  help="Degradations restored at once, in worker processes.  [default: one per CPU core]"),
+    ], function)
