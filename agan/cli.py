@@ -21,7 +21,8 @@ from agan.data.degradations import DEGRADATIONS
 from agan.data.io import ImageReadError, ImageWriteError, write_image
 from agan.data.sources import describe
 from agan.errors import InputError, StoppedError
-from agan.evaluation.compare import FailureLog, MetricOptions, score_on, summarize, text_table, write_comparison, write_csv
+from agan.evaluation.compare import FailureLog, MetricOptions, score_on
+from agan.evaluation.report import summarize, text_table, write_comparison, write_csv
 from agan.methods.registry import build_method
 
 #: What the user can act on: one line and exit status 1. Anything else is a bug and keeps its traceback.

@@ -82,6 +82,7 @@ def plot(run: Path, output: Path | None) -> None:
       agan plot runs/gan -o gan-curves.png
     """
     from agan.training.plot import plot_run
+    from agan.training.run_folder import RunFolder
 
-    path = plot_run(run, output or run / "curves.png")
+    path = plot_run(run, output or RunFolder(run).curves)
     click.echo(f"wrote {path}")

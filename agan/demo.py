@@ -23,7 +23,8 @@ import skimage.data
 from agan.data.datasets import ImageDataset
 from agan.data.io import atomic_write_bytes, write_image
 from agan.data.sources import open_source
-from agan.evaluation.compare import MetricOptions, markdown_table, run_methods, write_comparison
+from agan.evaluation.compare import MetricOptions, run_methods
+from agan.evaluation.report import markdown_table, write_comparison
 from agan.methods.registry import REGISTRY, Method, build_method
 from agan.methods.releases import shipped
 

@@ -390,7 +390,7 @@ def test_warmup_ramps_the_learning_rate_in():
 
 # ------------------------------------------------------------------ issue 14: clear messages
 def test_metrics_of_a_killed_and_resumed_run_read_as_one_timeline(tmp_path):
-    from agan.training.plot import read_metrics
+    from agan.training.run_folder import read_metrics
 
     lines = [{"step": 10, "train/total": 1.0}, {"step": 20, "train/total": 0.9}, {"step": 30, "train/total": 0.8},
              {"step": 20, "train/total": 0.7}, {"step": 20, "val/psnr": 25.0}, {"step": 30, "train/total": 0.6}]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agan.errors import InputError
+from agan.training.run_folder import RunFolder
 
 #: Per-model defaults that differ from the dataclass defaults.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -198,9 +199,9 @@ def config_for_run(model: str, out: str | Path, data: str | None, val: str | Non
         InputError: a run of another model in ``out``, no training data for a new run, or a bad setting.
     """
     out = Path(out)
-    saved = out / "config.json"
-    if saved.exists() and (out / "checkpoints" / "last.pt").exists():
-        config = TrainConfig.read(saved)
+    folder = RunFolder(out)
+    if folder.resumable():
+        config = TrainConfig.read(folder.config)
         if config.model != model:
             raise InputError(f"{out}: holds a {config.model} run, not {model}")
         config.out = str(out)  # the folder may have been moved or copied since

@@ -1,13 +1,6 @@
 """One training engine for every model: a supervised step for the CNNs, an adversarial step for the GAN.
 
-A run is a folder::
-
-    RUN/config.json              every setting (TrainConfig), enough to rerun it
-    RUN/checkpoints/last.pt      newest state: weights, optimizers, step, RNG states (the lr is a function of the step)
-    RUN/checkpoints/best.pt      the best validation PSNR so far (or lowest training loss without --val)
-    RUN/metrics.jsonl            one line per logged step: step, lr, seconds per step, device, losses, validation
-    RUN/events.out.tfevents.*    the same scalars for TensorBoard
-    RUN/samples/step_NNNNNN.png  input | attention | output | target of the first validation image
+A run is a folder (its layout: :class:`agan.training.run_folder.RunFolder`).
 
 Starting a run in a folder that has ``checkpoints/last.pt`` continues it exactly:
 batch ``s`` is always the same patches (see :class:`agan.data.datasets.PatchDataset`),
@@ -46,19 +39,17 @@ from agan.data.io import atomic_write_bytes, write_image
 from agan.data.sources import describe, open_source
 from agan.device import describe_hardware, resolve_device
 from agan.errors import StoppedError
-from agan.evaluation import metrics
-from agan.evaluation.grids import grid
-from agan.methods.tiling import run_network
 from agan.nets import count_parameters
 from agan.nets.architectures import get_architecture
 from agan.nets.checkpoints import load_checkpoint, save_checkpoint
 from agan.training.config import TrainConfig
 from agan.training.guard import Interrupted, RunLock, StopSignals
+from agan.training.budget import TimeBudget
+from agan.training.progress import Progress
+from agan.training.run_folder import RunFolder
 from agan.training.state import StepSampler, rng_state, set_rng_state, to_cpu
 from agan.training.steps import build_step, unwrap
-
-#: Without a terminal, training prints a plain progress line at most this often (and at each validation).
-PLAIN_LOG_SECONDS = 30.0
+from agan.training.validation import validate
 
 #: Training images are decoded once and kept in memory when they take at most this (decoded, 3 bytes a pixel).
 PRELOAD_BYTES = 4 * 2**30
@@ -92,6 +83,7 @@ class Trainer:
             self._init_distributed()
         self.main = self.rank == 0
         self.run = Path(config.out)
+        self.folder = RunFolder(self.run)
         architecture = get_architecture(config.model)
         init = self._init_payload() if config.init else None
         if init is not None:  # the starting weights fix the architecture; the config may still add arguments
@@ -136,7 +128,7 @@ class Trainer:
         self.step = 0
         self.best = -math.inf
         self.writer = None
-        self._bar, self._shown, self._last_plain = None, {}, -math.inf
+        self._progress: Progress | None = None
 
     # ------------------------------------------------------------------ setup
     def _init_distributed(self) -> None:
@@ -200,7 +192,7 @@ class Trainer:
         """
         for label, network in self.train_step.networks():
             if not all(torch.isfinite(p).all() for p in network.parameters()):
-                kept = self.run / "checkpoints" / name
+                kept = self.folder.checkpoint(name)
                 raise TrainingError(f"step {self.step}: the {label}'s weights are not finite; {name} not written"
                                     + (f", {kept} kept" if kept.exists() else ""))
         training = {"step": self.step, "best": self.best, **self.train_step.state(), "rng": rng_state(),
@@ -208,7 +200,7 @@ class Trainer:
         if self.ema is not None:
             training["ema"] = self.ema.state_dict()
         training = to_cpu(training)
-        return save_checkpoint(self.run / "checkpoints" / name, model=self.config.model,
+        return save_checkpoint(self.folder.checkpoint(name), model=self.config.model,
                                model_args=self.config.model_args, weights=self._weights_for_release(), training=training)
 
     def resume(self, path: Path) -> None:
@@ -228,53 +220,19 @@ class Trainer:
         set_rng_state(training["rng"])
 
     # -------------------------------------------------------------- validation
-    @torch.no_grad()
     def validate(self) -> tuple[dict[str, float], np.ndarray | None]:
-        """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first.
-
-        A validation spec of several parts (``A; B``) also logs each part's
-        mean PSNR as ``val/psnr@LABEL``; ``best.pt`` follows the overall mean.
-
-        For the GAN also ``val/attention_auc``: the mean ROC AUC of the last
-        attention map against each image's mask (:func:`agan.evaluation.metrics.attention_auc`;
-        images whose mask is empty or full are left out).
-        """
+        """Validation of the weights a release would take (the EMA's when kept): see
+        :func:`agan.training.validation.validate`."""
         net = self.ema.module if self.ema is not None else unwrap(self.model)
         net.eval()
-        scores, aucs, sample = [], [], None
-        for index in range(len(self.val_set)):
-            item = self.val_set[index]
-            x = torch.from_numpy(item["degraded"].transpose(2, 0, 1)).unsqueeze(0).to(self.device)
-            out, maps = run_network(net)(x)
-            image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
-            attention = maps[0, 0].float().cpu().numpy() if maps is not None else None
-            scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"]),
-                           metrics.psnr(item["degraded"], item["clean"])))
-            if attention is not None:
-                aucs.append(metrics.attention_auc(attention, item["mask"]))
-            if index == 0:
-                tiles = [(item["degraded"], "input")]
-                if attention is not None:
-                    tiles.append((np.clip(attention, 0.0, 1.0), "attention"))
-                tiles += [(image, f"output {scores[-1][0]:.2f} dB"), (item["clean"], "target")]
-                sample = grid([tiles])
-        net.train()
-        values = np.array(scores)
-        result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean()),
-                  "val/input_psnr": float(values[:, 2].mean())}  # the unrestored input: the line to beat
-        labels = self.val_set.labels
-        if len(set(labels)) > 1:  # a joined spec: each part's PSNR too
-            for label in dict.fromkeys(labels):
-                result[f"val/psnr@{label}"] = float(np.mean([v for v, l in zip(values[:, 0], labels) if l == label]))
-        aucs = [a for a in aucs if not math.isnan(a)]
-        if aucs:
-            result["val/attention_auc"] = float(np.mean(aucs))
-        return result, sample
+        try:
+            return validate(net, self.val_set, self.device)
+        finally:
+            net.train()
 
     # ------------------------------------------------------------------ loop
-    def _write_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.run / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+    def write_metrics(self, record: dict[str, Any]) -> None:
+        self.folder.append_metrics(record)
         for key, value in record.items():
             if key != "step" and isinstance(value, float) and self.writer is not None:
                 self.writer.add_scalar(key, value, record["step"])
@@ -282,7 +240,7 @@ class Trainer:
     def _check_finite(self, terms: dict[str, float]) -> None:
         for name, value in terms.items():
             if not math.isfinite(value):
-                last = self.run / "checkpoints" / "last.pt"
+                last = self.folder.checkpoint("last")
                 kept = f"; the last good checkpoint is {last}" if last.exists() else ""
                 raise TrainingError(f"step {self.step + 1}: loss term {name} is {value}{kept}")
 
@@ -310,30 +268,12 @@ class Trainer:
             scores, sample = self.validate()
             record = {"step": self.step, **record, **scores}
             if sample is not None:
-                write_image(self.run / "samples" / f"step_{self.step:06d}.png", sample)
+                write_image(self.folder.sample(self.step), sample)
         if record:
-            self._write_metrics(record)
-            self._report(record)
+            self.write_metrics(record)
+            if self._progress is not None:
+                self._progress.show(self.step, self.config.iters, record)
         return self._save_if_due(record)
-
-    def _report(self, record: dict[str, Any]) -> None:
-        """Show a logged record: on the progress bar, or (no terminal, e.g. a cluster log) as a plain
-        line at most every :data:`PLAIN_LOG_SECONDS` and at every validation."""
-        loss = record.get("train/g_total", record.get("train/total"))
-        if loss is not None:
-            self._shown["loss"] = f"{loss:.4g}"
-            self._shown["lr"] = f"{record['lr']:.2g}"
-        if "val/psnr" in record:
-            self._shown["val"] = f"{record['val/psnr']:.2f} dB"
-        if self._bar is not None and not self._bar.disable:
-            self._bar.set_postfix(self._shown, refresh=False)
-            return
-        now = time.monotonic()
-        if "val/psnr" in record or now - self._last_plain >= PLAIN_LOG_SECONDS:
-            self._last_plain = now
-            speed = f", {record['seconds_per_step']:.2f} s/step" if "seconds_per_step" in record else ""
-            self.log(f"step {self.step}/{self.config.iters}: " + ", ".join(f"{k} {v}" for k, v in self._shown.items())
-                     + speed)
 
     def _save_if_due(self, record: dict[str, Any]) -> bool:
         """``best.pt`` when validation PSNR (or, without validation, the training loss at a save
@@ -359,7 +299,7 @@ class Trainer:
         ``stop_after`` (steps) and ``max_minutes`` end this session early, after
         writing ``last.pt``; running again resumes from there. ``config.minutes``
         sets ``iters`` from the speed measured after a warm-up (see
-        :meth:`_fit_budget`). The run folder is locked while it trains
+        :class:`~agan.training.budget.TimeBudget`). The run folder is locked while it trains
         (:class:`~agan.training.guard.RunLock`); SIGINT/SIGTERM and a failing data
         file write ``last.pt`` before stopping.
 
@@ -374,19 +314,19 @@ class Trainer:
     def _fit(self, progress: bool, stop_after: int | None, max_minutes: float | None, signals: StopSignals) -> Path:
         deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
         c = self.config
-        last = self.run / "checkpoints" / "last.pt"
+        last = self.folder.checkpoint("last")
         if last.exists():
             self.resume(last)
             if self.main:
                 self.log(f"resuming {self.run} at step {self.step}")
-        budget = self._budget_start() if c.minutes and not last.exists() else None
+        budget = TimeBudget(c, self.step) if c.minutes and not last.exists() else None
         if self.main:
             self.run.mkdir(parents=True, exist_ok=True)
-            self._write_config()
+            self.write_config()
             if c.init and not last.exists():  # where the starting weights came from, for the release's card
                 from agan.training.release import init_lineage
 
-                atomic_write_bytes(self.run / "lineage.json", json.dumps(init_lineage(c.init), indent=2).encode())
+                atomic_write_bytes(self.folder.lineage, json.dumps(init_lineage(c.init), indent=2).encode())
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(self.run))
@@ -397,10 +337,7 @@ class Trainer:
         self.train_step.train()
         sums: dict[str, float] = {}
         count, started = 0, time.perf_counter()
-        from tqdm import tqdm
-
-        bar = tqdm(total=c.iters, initial=self.step, desc="train", unit="step", disable=not (progress and self.main))
-        self._bar, self._shown, self._last_plain = bar, {}, -math.inf
+        bar = self._progress = Progress(self.step, c.iters, progress and self.main, self.log)
         batches = iter(loader)
         while self.step < c.iters:
             batch = self._next_batch(batches)
@@ -411,12 +348,13 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(unwrap(self.model))
             self.step += 1
-            bar.update(1)
+            bar.advance()
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
-            if budget is not None and self._fit_budget(budget):
-                budget, bar.total = None, c.iters
+            if budget is not None and budget.settle(self):
+                budget = None
+                bar.set_total(c.iters)
             log_due = self.step % c.log_every == 0 or self.step == c.iters
             saved_last = self._log_and_save(sums, count, started, log_due) if self.main else False
             if log_due:
@@ -466,44 +404,5 @@ class Trainer:
                 self.save("last.pt")
             raise TrainingError(f"{cause} (at step {self.step}; last.pt holds it: rerun to resume)") from None
 
-    def _write_config(self) -> None:
-        atomic_write_bytes(self.run / "config.json", (json.dumps(self.config.to_json(), indent=2) + "\n").encode())
-
-    # ----------------------------------------------------------- time budget
-    def _budget_start(self) -> dict[str, float]:
-        """Begin a ``--minutes`` run: train on an open-ended schedule until the warm-up has been timed."""
-        budget = {"start": time.monotonic(), "seconds": 60.0 * self.config.minutes, "steps": self.step}
-        self.config.iters = 10**9  # provisional: the cosine is flat at the start, so the warm-up lr is the base lr
-        return budget
-
-    def _fit_budget(self, budget: dict[str, float]) -> bool:
-        """After a warm-up (a tenth of the budget), set ``iters`` so that the schedule ends within it.
-
-        The time per step is measured; a validation is timed once (its
-        result logged) and counted every ``val_every`` steps; 5 % of the
-        budget is kept for the last validation and checkpoints. Returns True
-        once ``iters`` is set (and written to config.json).
-        """
-        elapsed = time.monotonic() - budget["start"]
-        if elapsed < 0.1 * budget["seconds"] or self.step - budget["steps"] < 2:
-            return False
-        per_step = elapsed / (self.step - budget["steps"])
-        per_validation = 0.0
-        if self.val_set is not None:
-            began = time.monotonic()
-            scores, _ = self.validate() if self.main else ({}, None)
-            per_validation = time.monotonic() - began
-            if self.main:
-                self._write_metrics({"step": self.step, **scores})
-        left = budget["seconds"] * 0.95 - (time.monotonic() - budget["start"])
-        steps = int(left / (per_step + per_validation / self.config.val_every)) if left > 0 else 0
-        if self.world > 1:  # every process must stop at the same step
-            agreed = torch.tensor([steps], device=self.device)
-            dist.all_reduce(agreed, op=dist.ReduceOp.MIN)
-            steps = int(agreed.item())
-        self.config.iters = self.step + max(steps, 1)
-        if self.main:
-            self._write_config()
-            self.log(f"--minutes {self.config.minutes:g}: {per_step:.3f} s a step, {per_validation:.1f} s a "
-                     f"validation; the schedule ends at step {self.config.iters}")
-        return True
+    def write_config(self) -> None:
+        atomic_write_bytes(self.folder.config, (json.dumps(self.config.to_json(), indent=2) + "\n").encode())

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from agan.errors import StoppedError
+from agan.training.run_folder import RunFolder
 
 
 class RunLocked(StoppedError):
@@ -39,7 +40,7 @@ class RunLock:
     """An exclusive lock on ``RUN/.lock`` for the life of a ``with`` block."""
 
     def __init__(self, run: str | Path):
-        self.path = Path(run) / ".lock"
+        self.path = RunFolder(run).lock
         self._handle = None
 
     def __enter__(self) -> "RunLock":

@@ -10,45 +10,11 @@ matplotlib's Agg backend (no display needed) to a PNG, atomically.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 from agan.data.io import atomic_write_bytes
 from agan.errors import InputError
-
-
-def read_metrics(run: str | Path) -> list[dict]:
-    """The records of ``RUN/metrics.jsonl`` along the run's final timeline.
-
-    A last line cut short (a run killed while writing it) is skipped. When a
-    run was resumed from an older ``last.pt``, the steps logged after that
-    checkpoint by the interrupted session are logged again; the older copies
-    are dropped, and records of the same step are merged.
-
-    Raises:
-        ValueError: the file is missing, empty, or has a broken line before the last (named).
-    """
-    path = Path(run) / "metrics.jsonl"
-    if not path.is_file():
-        raise InputError(f"{path}: no such file (is {run} a training run folder?)")
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    records: list[dict] = []
-    for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if number == len(lines):
-                break
-            raise InputError(f"{path}: line {number} is not a JSON record") from None
-        while records and records[-1]["step"] > record["step"]:
-            records.pop()  # logged by a session that was interrupted and resumed from an earlier step
-        if records and records[-1]["step"] == record["step"]:
-            records[-1] = {**records[-1], **record}
-        else:
-            records.append(record)
-    if not records:
-        raise InputError(f"{path}: no records yet")
-    return records
+from agan.training.run_folder import read_metrics
 
 
 def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:

@@ -28,12 +28,13 @@ from typing import Any
 from agan.data.io import atomic_write_bytes
 from agan.data.spec import SpecError, split_top_level
 from agan.errors import InputError
-from agan.evaluation.compare import MetricOptions, RowCache, run_methods, summarize
+from agan.evaluation.compare import MetricOptions, RowCache, run_methods
+from agan.evaluation.report import summarize
 from agan.methods.registry import build_method, short_label
 from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
 from agan.nets.checkpoints import load_checkpoint, release_checkpoint
 from agan.training.config import TrainConfig, resolve_config
-from agan.training.plot import read_metrics
+from agan.training.run_folder import RunFolder, read_metrics
 
 __all__ = [
     "DATA_VARIABLE", "RECIPES_DIR", "card_from_run", "default_data_root", "evaluate_release", "evaluation_text",
@@ -57,7 +58,7 @@ def find_checkpoint(run: str | Path, name: str, which: str = "best") -> Path:
         ValueError: neither exists (both named).
     """
     run = Path(run)
-    for candidate in (run / "checkpoints" / f"{which}.pt", run / "release" / f"{name}.pt"):
+    for candidate in (RunFolder(run).checkpoint(which), RunFolder(run).release(name)):
         if candidate.is_file():
             return candidate
     raise InputError(f"{run}: no checkpoints/{which}.pt and no release/{name}.pt to release")
@@ -133,7 +134,7 @@ def training_record(run: str | Path) -> dict[str, Any]:
     Raises:
         ValueError: a file is missing or empty (named).
     """
-    config_path = Path(run) / "config.json"
+    config_path = RunFolder(run).config
     if not config_path.is_file():
         raise InputError(f"{config_path}: no such file (is {run} a training run folder?)")
     config = TrainConfig.from_json(json.loads(config_path.read_text())).to_json()
@@ -208,7 +209,7 @@ def stage(start: str | None, steps: int, hardware: str, seconds: float, data: st
 def lineage(run: str | Path, record: dict[str, Any], data_root: str | Path) -> list[dict[str, Any]]:
     """The stages that made ``run``'s weights: those of what it was ``--init``-ed from
     (``RUN/lineage.json``, written when the run began: :func:`init_lineage`), then the run itself."""
-    path = Path(run) / "lineage.json"
+    path = RunFolder(run).lineage
     earlier = json.loads(path.read_text()) if path.is_file() else []
     config = record["config"]
     start = None if config.get("init") is None else init_label(config["init"])
