@@ -87,7 +87,7 @@ def run_demo(
     for name, image in sample_photos().items():
         write_image(clean_dir / f"{name}.png", image)
     models = list(shipped())
-    names = methods if methods is not None else models + [entry.name for entry in REGISTRY]
+    names = methods if methods is not None else models + [entry.name for entry in REGISTRY.filters()]
     _methods(tuple(names))  # an unknown name fails here, before any work
     jobs = default_jobs() if jobs is None else max(1, jobs)
     options = MetricOptions()

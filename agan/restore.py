@@ -83,7 +83,7 @@ def restore_method(model: str, post_filter: str | None, device: str, tile: int |
     spec = model
     if post_filter:
         for name, _ in parse_calls(post_filter):
-            if name not in REGISTRY:
+            if name not in REGISTRY or REGISTRY[name].kind != "filter":
                 raise InputError(f"--post-filter {post_filter}: {name!r} is not a registered filter (see agan models)")
         spec = f"{model}+{post_filter}"
     return build_method(spec, device, tile=tile, overlap=overlap, ensemble=ensemble)

@@ -14,11 +14,14 @@ separate at bracket depth zero.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Mapping, TypeVar
 
 from agan.errors import InputError
 
 Call = tuple[str, dict[str, Any]]
+
+
+V = TypeVar("V")
 
 
 class SpecError(InputError):
@@ -105,3 +108,27 @@ def format_call(name: str, params: dict[str, Any]) -> str:
     def fmt(v: Any) -> str:
         return str(v).lower() if isinstance(v, bool) or v is None else f"{v:g}" if isinstance(v, float) else str(v)
     return name + "(" + ",".join(f"{k}={fmt(v)}" for k, v in params.items()) + ")"
+
+
+class UnknownNameError(SpecError):
+    """A name that is not in its table (a method, a model architecture, a degradation, a release).
+    The one message for all of them: ``unknown KIND 'NAME'; known: A, B, ...`` and a hint."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known)}" + (f" ({hint})" if hint else ""))
+        self.kind, self.name = kind, name
+
+
+def lookup(table: Mapping[str, V], name: str, kind: str, hint: str = "") -> V:
+    """``table[name]``, or :class:`UnknownNameError` listing the names ``table`` holds.
+
+    >>> try:
+    ...     lookup({"a": 1}, "b", "thing")
+    ... except UnknownNameError as err:
+    ...     print(err)
+    unknown thing 'b'; known: a
+    """
+    try:
+        return table[name]
+    except KeyError:
+        raise UnknownNameError(kind, name, table, hint) from None

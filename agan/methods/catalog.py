@@ -25,7 +25,7 @@ def card_line(card: dict[str, Any]) -> str:
 
 def catalog_lines() -> list[str]:
     """Every method a spec may name, grouped: shipped models (with their cards), filters, architectures."""
-    entries = list(REGISTRY)
+    entries = REGISTRY.filters()
     width = max(len(name) for name in [e.name for e in entries] + list(ARCHITECTURES) + list(RELEASES))
     cards = shipped()
     lines = [f"shipped models (default for agan restore: {DEFAULT_MODEL}):"]

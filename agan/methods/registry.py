@@ -24,22 +24,26 @@ import numpy as np
 
 from agan.baselines import filters
 from agan.baselines.filter_params import check_parameters
-from agan.data.spec import SpecError, format_call, parse_call, parse_calls, split_top_level
+from agan.data.spec import SpecError, format_call, lookup, parse_call, parse_calls, split_top_level
+from agan.methods.releases import RELEASES, preview_note, resolve
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered filter: ``build(**params)`` returns a restorer ``image -> image``."""
+    """A registered method. A filter's ``build(**params)`` returns a restorer ``image -> image``; a
+    shipped model (``kind="model"``) is built from its weights by :func:`build_method`."""
 
     name: str
-    build: Callable[..., Restorer]
+    build: Callable[..., Restorer] | None
     summary: str
+    kind: str = "filter"
 
 
 class Registry:
-    """Name -> :class:`Entry`. ``register`` adds one; ``[name]`` looks one up with a helpful error."""
+    """Name -> :class:`Entry`: every method a spec may name (filters and shipped models). ``register``
+    adds one; ``[name]`` looks one up, an unknown name raising :class:`UnknownNameError` with them all."""
 
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
@@ -51,10 +55,17 @@ class Registry:
         return entry
 
     def __getitem__(self, name: str) -> Entry:
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise SpecError(f"unknown method {name!r}; known: {', '.join(self._entries)}") from None
+        from agan.nets.architectures import ARCHITECTURES
+
+        hint = (f"{name!r} is an architecture without weights: give a trained checkpoint (.pt)" if name in ARCHITECTURES
+                else "or a trained checkpoint (.pt)")
+        return lookup(self._entries, name, "method", hint)
+
+    def filters(self) -> list[Entry]:
+        return [entry for entry in self._entries.values() if entry.kind == "filter"]
+
+    def models(self) -> list[Entry]:
+        return [entry for entry in self._entries.values() if entry.kind == "model"]
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
@@ -101,6 +112,8 @@ def unrestored(image: np.ndarray) -> np.ndarray:
 REGISTRY.register(Entry("input", _filter_builder(unrestored), "the degraded input itself, unrestored (the baseline row)"))
 for _name, _function in filters.FILTERS.items():
     REGISTRY.register(Entry(_name, _filter_builder(_function, _name), _first_line(_function)))
+for _name, _summary in RELEASES.items():
+    REGISTRY.register(Entry(_name, None, _summary, kind="model"))
 
 
 @dataclass(frozen=True)
@@ -166,23 +179,16 @@ def _is_checkpoint(name: str) -> bool:
 
 
 def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> Restorer:
-    from agan.methods.releases import RELEASES, resolve
+    entry = None if _is_checkpoint(name) else REGISTRY[name]
+    if entry is not None and entry.kind == "filter":
+        return entry.build(**params)
+    from agan.methods.restorer import ModelRestorer
+    from agan.nets.architectures import model_from_checkpoint
 
-    if _is_checkpoint(name) or name in RELEASES:
-        from agan.methods.restorer import ModelRestorer
-        from agan.nets.architectures import model_from_checkpoint
-
-        if params:
-            raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
-        model, _ = model_from_checkpoint(resolve(name) if name in RELEASES else name, device)
-        return ModelRestorer(model, device, **model_options)
-    if name not in REGISTRY:
-        from agan.nets.architectures import ARCHITECTURES
-
-        if name in ARCHITECTURES:
-            raise SpecError(f"{name!r} is an architecture without weights; give a trained checkpoint (.pt) "
-                            f"or a shipped model ({', '.join(RELEASES)})")
-    return REGISTRY[name].build(**params)
+    if params:
+        raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
+    model, _ = model_from_checkpoint(resolve(name) if entry is not None else name, device)
+    return ModelRestorer(model, device, **model_options)
 
 
 def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, overlap: int = 64,
@@ -202,8 +208,6 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         CheckpointError: a checkpoint that cannot be loaded (named).
         ValueError: an overlap not below the tile.
     """
-    from agan.methods.releases import RELEASES, preview_note
-
     calls = parse_calls(spec)
     model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble}
     steps = tuple(_build_step(name, params, device, model_options) for name, params in calls)

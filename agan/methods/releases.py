@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agan.data.spec import SpecError
+from agan.data.spec import SpecError, lookup
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -57,8 +57,7 @@ STATUSES = ("preview", "stable")
 
 def check_name(name: str) -> None:
     """Raise SpecError unless ``name`` is one of :data:`RELEASES`."""
-    if name not in RELEASES:
-        raise SpecError(f"unknown release {name!r}; releases: {', '.join(RELEASES)}")
+    lookup(RELEASES, name, "release")
 
 
 def release_paths(name: str, folder: str | Path | None = None) -> tuple[Path, Path]:

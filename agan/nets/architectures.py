@@ -24,7 +24,7 @@ from torch import nn
 
 from agan.baselines.dncnn import DnCNN
 from agan.baselines.unet import UNet
-from agan.errors import InputError
+from agan.data.spec import lookup
 from agan.nets import AttentiveDiscriminator, AttentiveGenerator, count_parameters
 from agan.nets.checkpoints import CheckpointError, load_checkpoint
 
@@ -55,10 +55,8 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 
 def get_architecture(name: str) -> Architecture:
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        raise InputError(f"unknown model {name!r}; known: {', '.join(ARCHITECTURES)}") from None
+    """The architecture ``name`` (``attentive-gan``, ``dncnn``, ``unet``); UnknownNameError lists them."""
+    return lookup(ARCHITECTURES, name, "model")
 
 
 def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

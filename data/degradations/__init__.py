@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from agan.data.degradations import noise, weather
-from agan.data.spec import Call, SpecError, format_call, parse_calls
+from agan.data.spec import Call, SpecError, format_call, lookup, parse_calls
 
 Degradation = Callable[..., tuple[np.ndarray, np.ndarray]]
 
@@ -51,10 +51,7 @@ SPARSE_KINDS = ("salt-pepper", "scribble", "raindrop", "rain", "snow", "dust")
 
 def get_degradation(name: str) -> Degradation:
     """Look a degradation up by name; unknown names raise with the list of known ones."""
-    try:
-        return DEGRADATIONS[name]
-    except KeyError:
-        raise SpecError(f"unknown degradation {name!r}; known: {', '.join(DEGRADATIONS)}") from None
+    return lookup(DEGRADATIONS, name, "degradation")
 
 
 def parse_degradation(spec: str | list[Call]) -> list[Call]:
