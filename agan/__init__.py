@@ -38,17 +38,16 @@ class Restorer:
             from agan.data.io import read_image
 
             return self.method(read_image(image))
+        from agan.data.image import as_hwc
+
         array = np.asarray(image)
-        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
-            raise ValueError(f"expected an HWC image with 1 or 3 channels (or HW grey), got shape {array.shape}")
         if array.dtype.kind in "ui":
             scale = float(np.iinfo(array.dtype).max)
         elif array.dtype.kind == "f":
             scale = 1.0
         else:
             raise ValueError(f"expected an integer or float image, got dtype {array.dtype}")
-        hwc = array[..., None] if array.ndim == 2 else array
-        restored = self.method(np.ascontiguousarray(hwc, np.float32) / np.float32(scale))
+        restored = self.method(as_hwc(array) / np.float32(scale))
         restored = restored[..., 0] if array.ndim == 2 else restored
         if scale == 1.0:
             return restored.astype(array.dtype, copy=False)

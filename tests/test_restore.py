@@ -204,7 +204,7 @@ def test_agan_load_restores_uint8_float_grey_arrays_and_files(tmp_path):
     assert restorer(deep).dtype == np.uint16
     write_image(tmp_path / "p.png", scene(20, 24))
     assert restorer(tmp_path / "p.png").shape == (20, 24, 3)
-    with pytest.raises(ValueError, match="expected an HWC image"):
+    with pytest.raises(ValueError, match="must be an HWC array with 1 or 3 channels"):
         restorer(np.zeros((4, 4, 2)))
     assert "median(ksize=3)" in repr(restorer)
 

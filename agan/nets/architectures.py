@@ -26,7 +26,7 @@ from agan.baselines.dncnn import DnCNN
 from agan.baselines.unet import UNet
 from agan.data.spec import lookup
 from agan.nets import AttentiveDiscriminator, AttentiveGenerator, count_parameters
-from agan.nets.checkpoints import CheckpointError, load_checkpoint
+from agan.nets.checkpoints import CheckpointError, float32_weights, load_checkpoint
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
                               "diverged; use an earlier checkpoint")
     try:
         model = ARCHITECTURES[payload["model"]].build(**payload["model_args"])
-        weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["weights"].items()}
+        weights = float32_weights(payload["weights"])
         model.load_state_dict(weights)
     except (TypeError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0]

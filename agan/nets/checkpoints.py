@@ -131,3 +131,8 @@ def release_checkpoint(source: str | Path, destination: str | Path, *, half: boo
     kept = {k: v for k, v in payload.items() if k not in ("format", "model", "model_args", "weights", "training")}
     return save_checkpoint(destination, model=payload["model"], model_args=payload["model_args"], weights=weights,
                            **{**kept, **extra})
+
+
+def float32_weights(weights: dict[str, Any]) -> dict[str, Any]:
+    """A state dict with its floating-point tensors as float32 (a release stores them as float16)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}

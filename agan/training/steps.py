@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agan.nets import GeneratorOutput
+from agan.nets.checkpoints import float32_weights
 from agan.training import losses
 from agan.training.config import TrainConfig
 from agan.training.perceptual import PerceptualLoss
@@ -68,7 +69,7 @@ class SupervisedStep:
 
     def load_init(self, payload: dict[str, Any]) -> None:
         """Start from a checkpoint's weights (fine-tuning); RuntimeError when they do not fit."""
-        unwrap(self.model).load_state_dict(_float_weights(payload["weights"]))
+        unwrap(self.model).load_state_dict(float32_weights(payload["weights"]))
 
     # ----------------------------------------------------------- placement
     def to_channels_last(self) -> None:
@@ -201,8 +202,3 @@ def build_step(config: TrainConfig, model: nn.Module, discriminator: nn.Module |
     if discriminator is not None:
         return AdversarialStep(config, model, discriminator, amp_dtype, device)
     return SupervisedStep(config, model, amp_dtype, device)
-
-
-def _float_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A release's fp16 weights as float32."""
-    return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
