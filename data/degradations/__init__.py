@@ -15,6 +15,7 @@ a ``+``-joined chain such as ``"gaussian(sigma=25)+jpeg(quality=30)"``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Callable
 
@@ -54,6 +55,11 @@ def get_degradation(name: str) -> Degradation:
     return lookup(DEGRADATIONS, name, "degradation")
 
 
+@functools.lru_cache(maxsize=None)
+def _signature(function: Degradation) -> inspect.Signature:
+    return inspect.signature(function)  # once per kind: degrade() checks every training patch's chain
+
+
 def parse_degradation(spec: str | list[Call]) -> list[Call]:
     """Parse and check a degradation chain; returns ``[(name, params), ...]``.
 
@@ -65,7 +71,7 @@ def parse_degradation(spec: str | list[Call]) -> list[Call]:
     for name, params in calls:
         function = get_degradation(name)
         try:
-            inspect.signature(function).bind(None, None, **params)
+            _signature(function).bind(None, None, **params)
         except TypeError as err:
             raise SpecError(f"bad parameters for degradation {name!r}: {err}") from None
     return calls
