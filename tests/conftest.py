@@ -44,3 +44,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def drop_checkpoints(folder):
+    """Delete the ``.pt`` files under ``folder`` once a test has checked them (pytest keeps its last
+    three temporary folders; a GAN's training checkpoints take tens of MB)."""
+    for path in Path(folder).rglob("*.pt"):
+        path.unlink()

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import scene
+from conftest import drop_checkpoints, scene
 
 from agan.cli import main
 from agan.data.io import write_image
@@ -62,6 +62,7 @@ def test_thirty_steps_lower_the_training_loss(tmp_path, photos, model):
         assert len(auc) == 1 and 0.0 <= auc[0] <= 1.0
     payload = torch.load(tmp_path / model / "checkpoints" / "last.pt", weights_only=True)
     assert payload["training"]["step"] == 30 and payload["model"] == model
+    drop_checkpoints(tmp_path)
 
 
 @pytest.mark.parametrize("model", ["dncnn", "attentive-gan"])
@@ -80,6 +81,7 @@ def test_resume_is_bit_identical(tmp_path, photos, model):
     if model == "attentive-gan":
         for key, value in a["training"]["discriminator"].items():
             assert torch.equal(value, b["training"]["discriminator"][key]), key
+    drop_checkpoints(tmp_path)
 
 
 def test_cosine_schedule_ends_at_its_floor_and_stays_there():

@@ -188,3 +188,4 @@ def test_perceptual_loss_loads_cached_file(tmp_path, monkeypatch):
     for key, value in loaded.features.state_dict().items():
         assert torch.equal(value, state[f"features.{key}"])
     assert not any(p.requires_grad for p in loaded.parameters())
+    path.unlink()  # 57 MB
