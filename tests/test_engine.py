@@ -4,13 +4,15 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 from conftest import drop_checkpoints, scene
 
 from agan.cli import main
-from agan.data.io import write_image
+from agan.data.io import read_image, write_image
+from agan.data.sources import DatasetError
 from agan.methods import releases as pretrained
 from agan.nets.checkpoints import load_checkpoint
 from agan.training import release
@@ -455,3 +457,24 @@ def test_a_bad_degradation_parameter_stops_before_the_run_folder_exists(tmp_path
                                        str(tmp_path / "run"), "--patch", "32"])
     assert result.exit_code == 1 and "severity must be a number from 0 to 1 or a range such as 0.5-1, got 2" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_validation_photos_are_left_out_of_training(tmp_path, photos):
+    """jorder_small/test's clean scenes are BSDS432 photos: a run validating on one must not train on it."""
+    val = tmp_path / "val"
+    write_image(val / "rain" / "a.png", np.clip(read_image(photos / "p2.png") + 0.2, 0, 1))
+    write_image(val / "norain" / "a.jpg", read_image(photos / "p2.png"), quality=95)  # the same photo, re-encoded
+    messages = []
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "run", val=str(val)), log=messages.append)
+    names = [trainer.train_set.source.name(i) for i in range(len(trainer.train_set.source))]
+    assert names == ["p0", "p1", "p3"]
+    assert any("left out of training 1 photo(s) that are also validation images: p2" in m for m in messages)
+    pairs = tmp_path / "pairs"
+    for name, clean in (("a", read_image(photos / "p2.png")), ("b", scene(48, 56, seed=9))):
+        write_image(pairs / "rain" / f"{name}.png", np.clip(clean + 0.2, 0, 1))
+        write_image(pairs / "norain" / f"{name}.png", clean)
+    joined = Trainer(_config("dncnn", photos, tmp_path / "run2", data=f"synthetic:gaussian:{photos}*2; {pairs}",
+                             val=str(val)), log=lambda *_: None)
+    assert len(joined.train_set.source) == 3 * 2 + 1  # p2 left the synthetic part, pair a the real one
+    with pytest.raises(DatasetError, match="every image is also a validation image"):
+        Trainer(_config("dncnn", photos, tmp_path / "run3", data=str(val), val=str(val)), log=lambda *_: None)

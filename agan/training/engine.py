@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from agan.data.datasets import ImageDataset, PatchDataset
 from agan.data.io import atomic_write_bytes, write_image
-from agan.data.sources import describe, open_source
+from agan.data.sources import describe, leave_out, open_source
 from agan.device import describe_hardware, resolve_device
 from agan.errors import StoppedError
 from agan.nets import count_parameters
@@ -96,11 +96,17 @@ class Trainer:
             channels = config.model_args.get("in_channels") or source.load_clean(0).shape[2]
             config.grey = source.grey = channels == 1
         channels = 1 if config.grey else 3
+        self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
+                        if config.val else None)
+        if self.val_set is not None:  # a validation photo is never a training photo (e.g. BSD scenes in both)
+            val_source = self.val_set.source
+            dropped = leave_out(source, [val_source.load_clean(i) for i in range(len(val_source))])
+            if dropped and self.main:
+                log(f"left out of training {len(dropped)} photo(s) that are also validation images: "
+                    f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}")
         self.train_set = PatchDataset(source, config.patch, seed=config.seed,
                                       masks=architecture.discriminator is not None)
         self.train_set[0]  # a bad degradation parameter or an unreadable first photo fails here, before RUN exists
-        self.val_set = (ImageDataset(open_source(config.val, grey=config.grey), seed=config.seed, limit=config.val_limit)
-                        if config.val else None)
         model_args = {"in_channels": channels, **config.model_args}
         config.model_args = model_args
         torch.manual_seed(config.seed)
