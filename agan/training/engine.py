@@ -36,7 +36,8 @@ from torch.utils.data import DataLoader
 
 from agan.data.datasets import ImageDataset, PatchDataset
 from agan.data.io import atomic_write_bytes, write_image
-from agan.data.sources import describe, leave_out, open_source
+from agan.data.overlap import leave_out
+from agan.data.sources import describe, open_source
 from agan.device import describe_hardware, resolve_device
 from agan.errors import StoppedError
 from agan.nets import count_parameters
