@@ -232,7 +232,7 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
     click.echo(f"demo report: {report}")
 
 
-for _command in (cli_train.train, cli_train.release_command, cli_train.plot):
+for _command in (cli_train.train, cli_train.release_command, cli_train.plot, cli_train.export):
     main.add_command(_command)
 
 if __name__ == "__main__":

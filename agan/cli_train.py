@@ -1,5 +1,6 @@
-"""The training commands of ``agan``: ``train``, ``release`` and ``plot`` (added to the group in
-:mod:`agan.cli`). They parse and report; the work is in :mod:`agan.training`."""
+"""The commands of ``agan`` about trained networks: ``train``, ``release``, ``plot`` and ``export``
+(added to the group in :mod:`agan.cli`). They parse and report; the work is in :mod:`agan.training`
+and :mod:`agan.methods.export`."""
 
 from __future__ import annotations
 
@@ -86,3 +87,28 @@ def plot(run: Path, output: Path | None) -> None:
 
     path = plot_run(run, output or RunFolder(run).curves)
     click.echo(f"wrote {path}")
+
+
+@click.command("export")
+@click.argument("model")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .onnx file to write.")
+@click.option("--attention", is_flag=True, help="Also output the Attentive GAN's last attention map.")
+@click.option("--opset", type=click.IntRange(17, 21), default=18, show_default=True, help="ONNX opset.")
+def export(model: str, output: Path, attention: bool, opset: int) -> None:
+    """Export MODEL (a shipped model or a checkpoint .pt) to ONNX, checked against torch.
+
+    The graph takes an NCHW float32 image in [0, 1] of any batch and size whose height and
+    width are multiples of the network's (16 for the U-Net, 4 for the Attentive GAN, 1 for
+    DnCNN; pad and crop back); the file is kept only if onnxruntime matches torch within 1e-4.
+    Needs the export extra: pip install 'agan[export]'.
+
+    \b
+    Example:
+      agan export dncnn-gray-s25 -o dncnn.onnx
+      agan export attentive-gan-weather -o gan.onnx --attention
+    """
+    from agan.methods.export import export_onnx
+
+    info = export_onnx(model, output, attention=attention, opset=opset)
+    click.echo(f"wrote {info['path']}: {info['model']}, outputs {', '.join(info['outputs'])}, opset {info['opset']}, "
+               f"sizes in multiples of {info['multiple']}, largest difference from torch {info['max_difference']:.1e}")
