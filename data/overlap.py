@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agan.data.sources import DatasetError, MultiSource, Source
+from agan.data.sources import MultiSource, Source
 
 
 def _thumb(image: np.ndarray) -> np.ndarray:
@@ -23,7 +23,7 @@ def _same_photo(a: np.ndarray, b: np.ndarray, psnr: float = 40.0) -> bool:
     return float(np.mean((ga - gb) ** 2)) <= 10 ** (-psnr / 10)
 
 
-def leave_out(source: Source | MultiSource, images: list[np.ndarray]) -> list[str]:
+def leave_out(source: Source | MultiSource, images: list[np.ndarray]) -> tuple[list[str], list[str]]:
     """Remove from ``source`` every image that is one of ``images`` (the same photo: the same size
     and, on grey, a PSNR of at least 40 dB: another file format or encoding of it counts), so that
     validation and test photos are never training photos. Works on the clean side of real pairs and
@@ -34,28 +34,30 @@ def leave_out(source: Source | MultiSource, images: list[np.ndarray]) -> list[st
         images: clean images (HWC float32 in [0, 1]) of the validation or test sets.
 
     Returns:
-        The names of the images removed, in order.
-
-    Raises:
-        DatasetError: every image of a part of ``source`` would go.
+        ``(removed, whole)``: the names of the images removed, in order, and the specs of the parts
+        kept whole because every image of them is a validation image (a run that validates on its
+        own training set on purpose: its validation then measures fit, not generalisation).
     """
     by_size: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
     for image in images:
         by_size.setdefault(image.shape[:2], []).append((_thumb(image), image))
     removed: list[str] = []
+    whole: list[str] = []
     parts = source.parts if isinstance(source, MultiSource) else [source]
     for part in parts:
-        keep = []
+        keep, names = [], []
         for index in range(len(part)):
             candidates = by_size.get(tuple(part.size(index)), [])
             clean = part.load_clean(index) if candidates else None
             if clean is not None and any(_same_photo(_thumb(clean), thumb, 30.0) and _same_photo(clean, image)
                                          for thumb, image in candidates):
-                removed.append(part.name(index))
+                names.append(part.name(index))
             else:
                 keep.append(index)
         if not keep:
-            raise DatasetError(f"{part.spec}: every image is also a validation image; nothing is left to train on")
+            whole.append(part.spec)
+            continue
+        removed += names
         if len(keep) < len(part):
             if part.synthetic:
                 part.clean_files = [part.clean_files[i] for i in keep]
@@ -63,4 +65,4 @@ def leave_out(source: Source | MultiSource, images: list[np.ndarray]) -> list[st
                 part.pairs = [part.pairs[i] for i in keep]
     if isinstance(source, MultiSource) and removed:
         source.__init__(source.spec, source.parts, source.repeats)  # re-index the joined list
-    return removed
+    return removed, whole

@@ -101,10 +101,13 @@ class Trainer:
                         if config.val else None)
         if self.val_set is not None:  # a validation photo is never a training photo (e.g. BSD scenes in both)
             val_source = self.val_set.source
-            dropped = leave_out(source, [val_source.load_clean(i) for i in range(len(val_source))])
+            dropped, whole = leave_out(source, [val_source.load_clean(i) for i in range(len(val_source))])
             if dropped and self.main:
                 log(f"left out of training {len(dropped)} photo(s) that are also validation images: "
                     f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}")
+            for spec in whole if self.main else ():
+                log(f"note: every image of {spec} is also a validation image: validation measures fit to the "
+                    "training photos, not generalisation")
         self.train_set = PatchDataset(source, config.patch, seed=config.seed,
                                       masks=architecture.discriminator is not None)
         self.train_set[0]  # a bad degradation parameter or an unreadable first photo fails here, before RUN exists
