@@ -102,7 +102,7 @@ def synth(kind: str, clean_path: Path, out: Path, count: int | None, seed: int) 
 @evaluate_options
 @metric_options
 def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool, crop_border: int, quantize: bool,
-             use_lpips: bool, device: str, seed: int, limit: int | None) -> None:
+             use_lpips: bool, device: str, seed: int, limit: int | None, precision: str) -> None:
     """Score one METHOD on a dataset: mean PSNR, SSIM, LPIPS and seconds per megapixel.
 
     METHOD is a registered name with optional parameters and post-filters
@@ -112,7 +112,7 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
     Example:
       agan evaluate 'bm3d(sigma=25)' --data 'synthetic:gaussian(sigma=25,clip=false):set12/'
     """
-    resolved = build_method(method, device_name(device))
+    resolved = build_method(method, device_name(device), precision=precision)
     _show_notes([resolved])
     options, failures = MetricOptions(crop_border, y_channel, quantize), _failure_log()
     dataset, rows, _, _ = score_on(data_spec, [resolved], options=options, seed=seed, limit=limit, on_error=failures,
@@ -129,7 +129,7 @@ def evaluate(method: str, data_spec: str, csv_path: Path | None, y_channel: bool
 @metric_options
 def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, input_row: bool, save_outputs: bool,
             y_channel: bool, crop_border: int, quantize: bool, use_lpips: bool, device: str, seed: int,
-            limit: int | None) -> None:
+            limit: int | None, precision: str) -> None:
     """Compare methods on the same images: a table, CSVs and side-by-side grids.
 
     \b
@@ -137,7 +137,7 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
       agan compare --data 'synthetic:gaussian(sigma=25,clip=false):set12/' \\
         --method 'bm3d(sigma=25)' --method nlm --method median --out cmp/
     """
-    resolved = [build_method(m, device_name(device)) for m in (("input",) if input_row else ()) + methods]
+    resolved = [build_method(m, device_name(device), precision=precision) for m in (("input",) if input_row else ()) + methods]
     _show_notes(resolved)
     options, failures = MetricOptions(crop_border, y_channel, quantize), _failure_log()
 
@@ -159,7 +159,7 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
 @main.command()
 @restore_options
 def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, overlap: int, post_filter: str | None,
-            save_attention: bool, ensemble: bool, quality: int, skip_existing: bool, device: str) -> None:
+            save_attention: bool, ensemble: bool, quality: int, skip_existing: bool, device: str, precision: str) -> None:
     """Restore photos with a trained network or a filter; write them to OUTDIR.
 
     INPUT is an image file, a folder (its images, not sub-folders) or a glob.
@@ -177,7 +177,7 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
     """
     from agan.restore import collect_inputs, ignored_options, plan_outputs, restore_files, restore_method
 
-    method = restore_method(model, post_filter, device_name(device), tile, overlap, ensemble)
+    method = restore_method(model, post_filter, device_name(device), tile, overlap, ensemble, precision)
     sources = collect_inputs(inputs)
     _show_notes([method])
     for note in ignored_options(method, tile, ensemble, save_attention):

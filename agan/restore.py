@@ -78,7 +78,7 @@ def plan_outputs(sources: list[Path], out: Path, attention: bool) -> list[Path]:
 
 
 def restore_method(model: str, post_filter: str | None, device: str, tile: int | None = None, overlap: int = 64,
-                   ensemble: bool = False) -> Method:
+                   ensemble: bool = False, precision: str = "auto") -> Method:
     """The method of ``--model`` with ``--post-filter`` appended (which must name registered filters)."""
     spec = model
     if post_filter:
@@ -86,7 +86,7 @@ def restore_method(model: str, post_filter: str | None, device: str, tile: int |
             if name not in REGISTRY or REGISTRY[name].kind != "filter":
                 raise InputError(f"--post-filter {post_filter}: {name!r} is not a registered filter (see agan models)")
         spec = f"{model}+{post_filter}"
-    return build_method(spec, device, tile=tile, overlap=overlap, ensemble=ensemble)
+    return build_method(spec, device, tile=tile, overlap=overlap, ensemble=ensemble, precision=precision)
 
 
 def restore_file(method: Method, source: Path, output: Path, save_attention: bool = False, quality: int = 95,

@@ -120,3 +120,41 @@ def test_tile_choice_and_bad_settings():
         ModelRestorer(_dncnn(1), tile=32, overlap=32)
     with pytest.raises(ValueError, match="overlap"):
         tiled(run_network(_dncnn(1)), torch.rand(1, 1, 8, 8), tile=8, overlap=8)
+
+
+def test_precision_auto_uses_bf16_only_where_it_was_checked(monkeypatch):
+    from agan.errors import InputError
+    from agan.methods import precision
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(precision, "checks", lambda: {"good": {"delta_db": -0.01}, "bad": {"delta_db": -0.1}})
+    monkeypatch.setattr(precision, "cpu_bf16_instructions", lambda: ("amx_bf16",))
+    assert precision.use_bf16("auto", cpu, "good") and not precision.use_bf16("auto", cpu, "bad")
+    assert not precision.use_bf16("auto", cpu, None)  # a checkpoint of one's own: fp32 unless asked
+    assert precision.use_bf16("auto", cuda, None) and precision.use_bf16("bf16", cpu, None)
+    assert not precision.use_bf16("fp32", cuda, "good")
+    monkeypatch.setattr(precision, "cpu_bf16_instructions", lambda: ())
+    assert not precision.use_bf16("auto", cpu, "good")  # emulated bf16 is slower than fp32
+    with pytest.raises(InputError, match="precision 'fp16'"):
+        precision.use_bf16("fp16", cpu)
+
+
+def test_bf16_restorer_is_close_to_fp32_but_runs_in_bf16():
+    model = _dncnn(3)
+    image = scene(40, 52, 3)
+    fp32 = ModelRestorer(model, precision="fp32")(image)
+    bf16 = ModelRestorer(model, precision="bf16")
+    assert bf16.bf16 and not ModelRestorer(model, precision="fp32").bf16
+    difference = np.abs(bf16(image) - fp32)
+    assert 0 < difference.max() < 0.05
+
+
+def test_the_shipped_checks_cover_every_shipped_model():
+    from agan.methods.precision import checks
+    from agan.methods.releases import shipped
+
+    measured = checks()
+    for name in shipped():
+        assert {"psnr_fp32", "psnr_bf16", "delta_db", "data"} <= set(measured[name])
+        assert measured[name]["delta_db"] == pytest.approx(measured[name]["psnr_bf16"] - measured[name]["psnr_fp32"],
+                                                            abs=1e-3)

@@ -188,11 +188,11 @@ def _build_step(name: str, params: dict[str, Any], device: str, model_options: d
     if params:
         raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
     model, _ = model_from_checkpoint(resolve(name) if entry is not None else name, device)
-    return ModelRestorer(model, device, **model_options)
+    return ModelRestorer(model, device, name=name if entry is not None else None, **model_options)
 
 
 def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, overlap: int = 64,
-                 ensemble: bool = False) -> Method:
+                 ensemble: bool = False, precision: str = "auto") -> Method:
     """Resolve a method spec such as ``"bm3d(sigma=25)"``, ``"median+gaussian(sigma=0.8)"`` or
     ``"runs/gan/checkpoints/best.pt+gaussian(sigma=0.8)"``; models run on ``device``.
 
@@ -202,6 +202,7 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         tile, overlap, ensemble: tiling and x8 self-ensemble of the checkpoint
             steps (see :class:`~agan.methods.restorer.ModelRestorer`); the
             filters ignore them.
+        precision: ``auto``, ``fp32`` or ``bf16`` for the networks (see :mod:`agan.methods.precision`).
 
     Raises:
         SpecError: an unknown name or a parameter the method does not take.
@@ -209,7 +210,7 @@ def build_method(spec: str, device: str = "cpu", *, tile: int | None = None, ove
         ValueError: an overlap not below the tile.
     """
     calls = parse_calls(spec)
-    model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble}
+    model_options = {"tile": tile, "overlap": overlap, "ensemble": ensemble, "precision": precision}
     steps = tuple(_build_step(name, params, device, model_options) for name, params in calls)
     notes = tuple(note for name, _ in calls if name in RELEASES and (note := preview_note(name)))
     return Method("+".join(format_call(name, params) for name, params in calls), steps, notes)

@@ -11,6 +11,7 @@ from torch import nn
 
 from agan.data.image import to_grey
 from agan.errors import InputError
+from agan.methods.precision import use_bf16
 from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
 from agan.nets import AttentiveGenerator
 
@@ -45,12 +46,14 @@ class ModelRestorer:
     learned = True  # a trained network (see Method.learned)
 
     def __init__(self, model: nn.Module, device: str | torch.device = "cpu", *, tile: int | None = None,
-                 overlap: int = 64, max_pixels: int = 2_000_000, ensemble: bool = False, batch: int = 4):
+                 overlap: int = 64, max_pixels: int = 2_000_000, ensemble: bool = False, batch: int = 4,
+                 precision: str = "auto", name: str | None = None):
         _check_tiling(tile, overlap, max_pixels, batch)
         self.model, self.device = model.to(memory_format=torch.channels_last), torch.device(device)
         self.channels = int(getattr(model, "config", {}).get("in_channels", 3))
         self.tile, self.overlap, self.max_pixels, self.ensemble, self.batch = tile, overlap, max_pixels, ensemble, batch
-        self._forward: Forward = autocast_forward(run_network(self.model), self.device)
+        self.bf16 = use_bf16(precision, self.device, name)  # see agan.methods.precision
+        self._forward: Forward = autocast_forward(run_network(self.model), self.device, self.bf16)
 
     @property
     def gives_attention(self) -> bool:

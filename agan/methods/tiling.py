@@ -101,11 +101,13 @@ def tiled(forward: Forward, x: torch.Tensor, tile: int, overlap: int, batch: int
     return image, (attention / weight_sum if attention is not None else None)
 
 
-def autocast_forward(forward: Forward, device: torch.device) -> Forward:
-    """``forward`` under bf16 autocast on CUDA (plain float32 elsewhere); outputs are float32 either way."""
+def autocast_forward(forward: Forward, device: torch.device, bf16: bool | None = None) -> Forward:
+    """``forward`` under bf16 autocast when ``bf16`` (None: on CUDA only), else in float32; outputs are
+    float32 either way."""
+    bf16 = device.type == "cuda" if bf16 is None else bf16
 
     def run(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        context = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+        context = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
         with context:
             image, attention = forward(x)
         return image.float(), (attention.float() if attention is not None else None)
