@@ -45,7 +45,7 @@ def best_filter_on(folder: Path) -> str:
 @click.option("--height", type=int, default=240, show_default=True)
 def main(output: Path, pairs: tuple[str, ...], height: int) -> None:
     """Draw input | each shipped weather model | the best filter | clean for each pair."""
-    models = [build_method(name) for name in MODELS]
+    models = [build_method(name, precision="fp32") for name in MODELS]
     rows = []
     for item in pairs:
         folder_text, _, index = item.rpartition(":")

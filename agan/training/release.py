@@ -269,7 +269,9 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
     from agan.data.datasets import ImageDataset
     from agan.data.sources import open_source
 
-    methods = [build_method("input"), build_method(str(weights), device)] + [build_method(m, device) for m in compare]
+    # cards measure the released weights in fp32 on every machine (--precision auto may pick bf16 at use)
+    methods = ([build_method("input"), build_method(str(weights), device, precision="fp32")]
+               + [build_method(m, device, precision="fp32") for m in compare])
     dataset = ImageDataset(open_source(spec), seed=seed)
     options, y = MetricOptions(), MetricOptions(y_channel=True)
     rows, _ = run_methods(dataset, methods, options=options, also={"y": y}, cache=cache, progress=progress)
