@@ -479,3 +479,17 @@ def test_validation_photos_are_left_out_of_training(tmp_path, photos):
     same = Trainer(_config("dncnn", photos, tmp_path / "run3", data=str(val), val=str(val)), log=messages.append)
     assert len(same.train_set.source) == 1  # validating on the training set on purpose: kept, and said
     assert any("every image of" in m and "measures fit to the training photos" in m for m in messages)
+
+
+def test_an_unreadable_config_file_is_one_line_for_a_new_run_and_a_resume(tmp_path, photos):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{bad")
+    args = ["train", "dncnn", "--data", f"synthetic:gaussian:{photos}", "--out", str(tmp_path / "run"), "--patch", "32",
+            "--batch", "2", "--iters", "2"]
+    for extra in (["--config", str(broken)], [], ["--config", str(broken)]):  # new run refused, a run, its resume
+        result = CliRunner().invoke(main, args + extra)
+        if extra:
+            assert result.exit_code == 1 and f"{broken}: cannot read the configuration" in result.output
+            assert result.output.count("\n") <= 2, result.output
+        else:
+            assert result.exit_code == 0, result.output

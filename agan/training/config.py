@@ -143,15 +143,19 @@ def _check_type(key: str, value: Any, annotation: str) -> None:
         raise InputError(f"setting {key!r} must be {expected}, not {json.dumps(value)}")
 
 
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a ``--config`` JSON file; InputError naming the file when it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: cannot read the configuration ({err})") from None
+
+
 def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
     """Defaults, then the model's paper defaults, then ``config_file`` (JSON), then ``overrides``."""
     values: dict[str, Any] = {"model": model, **MODEL_DEFAULTS.get(model, {})}
     if config_file is not None:
-        path = Path(config_file)
-        try:
-            values.update(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(f"{path}: cannot read the configuration ({err})") from None
+        values.update(read_config_file(config_file))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model"] = model
     config = TrainConfig.from_json(values)
@@ -205,7 +209,7 @@ def config_for_run(model: str, out: str | Path, data: str | None, val: str | Non
         if config.model != model:
             raise InputError(f"{out}: holds a {config.model} run, not {model}")
         config.out = str(out)  # the folder may have been moved or copied since
-        asked = {**(json.loads(Path(config_file).read_text()) if config_file else {}),
+        asked = {**(read_config_file(config_file) if config_file else {}),
                  **{k: v for k, v in options.items() if v is not None}, "data": data, "val": val}
         for line in resume_changes(config, asked):
             report(line)
