@@ -20,7 +20,7 @@ from agan.cli_options import (compare_options, demo_options, device_name, evalua
 from agan.data.degradations import DEGRADATIONS
 from agan.data.io import ImageReadError, ImageWriteError, write_image
 from agan.data.sources import describe
-from agan.errors import InputError, StoppedError
+from agan.errors import InputError, StoppedError, first_line
 from agan.evaluation.compare import FailureLog, MetricOptions, score_on
 from agan.evaluation.report import summarize, text_table, write_comparison, write_csv
 from agan.methods.registry import build_method
@@ -38,7 +38,7 @@ class AganGroup(click.Group):
         except USER_ERRORS as err:
             if ctx.params.get("debug"):
                 raise
-            raise click.ClickException(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+            raise click.ClickException(first_line(err)) from None
 
 
 def _failure_log() -> FailureLog:
@@ -189,7 +189,7 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
     def failed(source: Path, err: Exception) -> None:
         if debug:
             raise err
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         tqdm.write(f"Error: {first if isinstance(err, (ImageReadError, ImageWriteError)) else f'{source}: {first}'}",
                    file=sys.stderr)
 

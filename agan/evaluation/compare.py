@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm import tqdm
 
-from agan.errors import InputError
+from agan.errors import InputError, first_line
 from agan.evaluation import metrics
 from agan.methods.registry import Method, short_label
 
@@ -246,8 +246,7 @@ class FailureLog:
     def __call__(self, method: str, image: str, error: Exception) -> None:
         if self.debug:
             raise error
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        self.report(f"Error: image {image}: {method} failed ({first}); the image is left out of every mean")
+        self.report(f"Error: image {image}: {method} failed ({first_line(error)}); the image is left out of every mean")
         self.images.append(image)
 
     def summary(self) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from agan.data.io import atomic_write_bytes
-from agan.errors import InputError
+from agan.errors import InputError, first_line
 
 FORMAT_VERSION = 1
 
@@ -106,7 +106,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         if "Weights only load failed" in text:
             first = "not a PyTorch file, or a damaged one"
         else:
-            first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+            first = first_line(err)
         raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(payload, dict) or not {"format", "model", "model_args", "weights"} <= set(payload):
         raise CheckpointError(f"{path}: not an agan checkpoint (needs format, model, model_args, weights)")
