@@ -17,13 +17,17 @@ def device_name(device: str) -> str:
     return str(resolve_device(device))
 
 
+#: ``--precision`` of the commands that run networks (see :mod:`agan.methods.precision`).
+PRECISION = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True, help="Networks in fp32 or under bf16 autocast; auto: bf16 on CUDA, and on CPUs with AMX/AVX-512 BF16 for shipped models whose PSNR bf16 moves by < 0.05 dB.")
+
+
 def _apply(options: list[Callable], function: Callable) -> Callable:
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def metric_options(function):
+def metric_options(function: Callable) -> Callable:
     """The PSNR/SSIM convention options shared by ``evaluate`` and ``compare``."""
     options = [
         click.option("--y-channel", is_flag=True, help="Measure PSNR/SSIM on the Y channel of YCbCr (BT.601)."),
@@ -33,11 +37,9 @@ def metric_options(function):
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where LPIPS and models run."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations (fixed per image)."),
         click.option("--limit", type=click.IntRange(min=1), default=None, help="Use N images, spread evenly over the set (sorted by name)."),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True, help="Networks in fp32 or under bf16 autocast; auto: bf16 on CUDA, and on CPUs with AMX/AVX-512 BF16 for shipped models whose PSNR bf16 moves by < 0.05 dB."),
+        PRECISION,
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _apply(options, function)
 
 
 def train_options(function: Callable) -> Callable:
@@ -105,7 +107,7 @@ def restore_options(function: Callable) -> Callable:
         click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality of JPEG outputs."),
         click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists (to continue a batch)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run."),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True, help="Networks in fp32 or under bf16 autocast; auto: bf16 on CUDA, and on CPUs with AMX/AVX-512 BF16 for shipped models whose PSNR bf16 moves by < 0.05 dB."),
+        PRECISION,
     ], function)
 
 

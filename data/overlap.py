@@ -49,7 +49,8 @@ def leave_out(source: Source | MultiSource, images: list[np.ndarray]) -> tuple[l
         for index in range(len(part)):
             candidates = by_size.get(tuple(part.size(index)), [])
             clean = part.load_clean(index) if candidates else None
-            if clean is not None and any(_same_photo(_thumb(clean), thumb, 30.0) and _same_photo(clean, image)
+            small = _thumb(clean) if clean is not None else None
+            if clean is not None and any(_same_photo(small, thumb, 30.0) and _same_photo(clean, image)
                                          for thumb, image in candidates):
                 names.append(part.name(index))
             else:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agan.baselines.unet import UNet
 from agan.errors import InputError, StoppedError
 from agan.nets import AttentiveGenerator
 from agan.nets.architectures import model_from_checkpoint
@@ -48,8 +49,7 @@ def size_multiple(model: nn.Module) -> int:
     """The multiple the network's input height and width must be for an exported graph."""
     if isinstance(model, AttentiveGenerator):
         return int(model.multiple)
-    depth = getattr(model, "depth", None)
-    return 2 ** int(depth) if hasattr(model, "encoders") and depth is not None else 1
+    return 2**model.depth if isinstance(model, UNet) else 1
 
 
 class _Outputs(nn.Module):
