@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.agan-installed
 
-.PHONY: test demo bench clean
+.PHONY: test demo serve bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/agan demo
+
+serve: $(STAMP)
+	$(BIN)/agan serve
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_degradations.py

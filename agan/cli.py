@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from agan import cli_train
-from agan.cli_options import (compare_options, demo_options, device_name, evaluate_options, metric_options,
+from agan.cli_options import (PRECISION, compare_options, demo_options, device_name, evaluate_options, metric_options,
                               restore_options)
 from agan.data.degradations import DEGRADATIONS
 from agan.data.io import ImageReadError, ImageWriteError, write_image
@@ -230,6 +230,27 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
 
     report = run_demo(out, seed=seed, progress=sys.stderr.isatty(), jobs=jobs)
     click.echo(f"demo report: {report}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 opens it to the network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Offer the checkpoints of the run folders in this folder (RUN/checkpoints/best.pt, last.pt).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
+@PRECISION
+def serve(host: str, port: int, runs: Path, device: str, precision: str) -> None:
+    """A local web page: upload a photo, pick a model or filter, compare before and after, download.
+
+    Needs the app extra (pip install 'agan[app]'). Stop it with Ctrl-C.
+
+    \b
+    Example:
+      agan serve            # then open http://127.0.0.1:7860
+    """
+    from agan.app import build_app, launch
+
+    launch(build_app(runs, device_name(device), precision), host, port)
 
 
 for _command in (cli_train.train, cli_train.release_command, cli_train.plot, cli_train.export):
