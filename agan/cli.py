@@ -68,6 +68,9 @@ def main(debug: bool) -> None:
       agan synth raindrop --clean photos/ --out synth/ --count 8
       agan compare --data 'synthetic:gaussian(sigma=25):photos/' --method bm3d --method nlm --out cmp/
     """
+    from agan.device import reuse_freed_memory
+
+    reuse_freed_memory()  # faster CPU inference and training (see its docstring)
 
 
 SYNTH_HELP = """Synthesise degraded/clean/mask triplets from clean images.

@@ -169,3 +169,30 @@ def test_initial_maps_and_scores_depend_on_the_image():
     assert maps[-1][0].std() > 0.02
     assert scored.d_map[0].std() > 0.02
     assert abs(scored.logit[0] - scored.logit[1]) > 1e-4
+
+
+def test_fused_convlstm_gates_equal_four_convolutions():
+    """The ConvLSTM's one-convolution, one-sigmoid gates give what four convolutions with sigmoid
+    and tanh give, for the first step (zero state: features only) and later ones."""
+    torch.manual_seed(1)
+    arn = AttentiveGenerator(steps=2, att_width=8, res_blocks=1, ae_width=8).attention
+    for conv in (arn.conv_i, arn.conv_f, arn.conv_g, arn.conv_o):
+        torch.nn.init.normal_(conv.bias, std=0.5)  # non-zero biases, as after training
+    features, hidden = torch.randn(2, 8, 9, 11), torch.randn(2, 8, 9, 11)
+    for state in (hidden, None):
+        z = torch.cat([features, hidden if state is not None else torch.zeros_like(hidden)], dim=1)
+        expected = (torch.sigmoid(arn.conv_i(z)), torch.sigmoid(arn.conv_f(z)), torch.tanh(arn.conv_g(z)),
+                    torch.sigmoid(arn.conv_o(z)))
+        for got, want in zip(arn._gates(features, state), expected):
+            assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_autoencoder_first_convolution_stays_fp32_under_bf16_autocast():
+    torch.manual_seed(2)
+    cae = AttentiveGenerator(steps=1, att_width=8, res_blocks=1, ae_width=8).autoencoder.eval()
+    seen = []
+    cae.conv1.register_forward_hook(lambda module, inputs, output: seen.append((inputs[0].dtype, output.dtype)))
+    cae.conv2.register_forward_hook(lambda module, inputs, output: seen.append((inputs[0].dtype, output.dtype)))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        cae(torch.rand(1, 4, 16, 16))
+    assert seen[0] == (torch.float32, torch.float32) and seen[1][1] == torch.bfloat16

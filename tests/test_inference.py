@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -158,3 +160,10 @@ def test_the_shipped_checks_cover_every_shipped_model():
         assert {"psnr_fp32", "psnr_bf16", "delta_db", "data"} <= set(measured[name])
         assert measured[name]["delta_db"] == pytest.approx(measured[name]["psnr_bf16"] - measured[name]["psnr_fp32"],
                                                             abs=1e-3)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux only")
+def test_reuse_freed_memory_takes_effect_on_linux():
+    from agan.device import reuse_freed_memory
+
+    assert reuse_freed_memory() is True  # mallopt accepted both settings (it returns 0 on a refused one)
