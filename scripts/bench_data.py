@@ -1,6 +1,6 @@
 """Patches per second of each recipe's training data pipeline, one process, beside the decode rate of its files.
 
-    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 400] [--threads 1]
+    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 400] [--threads 1] [--malloc-default]
 
 For each pipeline (Gaussian sigma 25 at 40x40, noise-mix at 64x64, the weather
 models' weather-mix at 128x128) a ``PatchDataset`` over the first ``--files``
@@ -11,7 +11,9 @@ pipeline (what training does now). The decode rate is ``read_pixels`` over the
 same files; every rate is the best of three runs, so that another process's load
 shows less. Targets (issue 12), as a ratio to the decode
 rate: Gaussian >= 5x, noise-mix >= 4x, weather >= 1.2x. Also prints the memory the
-decoded photos take, and BSDS432 + Urban100 decoded in all when they are there.
+decoded photos take, and BSDS432 + Urban100 decoded in all when they are there. Memory is
+managed as ``agan train`` has it (freed memory kept for reuse, :func:`agan.device.reuse_freed_memory`,
+which speeds up the decode more than the pipelines); ``--malloc-default`` leaves glibc's default.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import cv2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agan.data.datasets import PatchDataset  # noqa: E402
+from agan.device import reuse_freed_memory  # noqa: E402
 from agan.data.io import list_images, read_pixels  # noqa: E402
 from agan.data.sources import open_source  # noqa: E402
 
@@ -70,13 +73,16 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100, help="Photos used (the first N).")
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (a DataLoader worker's share).")
+    parser.add_argument("--malloc-default", action="store_true", help="Leave glibc's malloc as it is.")
     args = parser.parse_args()
+    reused = False if args.malloc_default else reuse_freed_memory()
     if not args.folder.is_dir():
         sys.exit(f"{args.folder}: no such folder (give --folder)")
     cv2.setNumThreads(args.threads)
     files = list_images(args.folder)[: args.files]
     decode = decodes_per_second(files)
-    print(f"{len(files)} files of {args.folder}; one process, OpenCV threads {args.threads}")
+    print(f"{len(files)} files of {args.folder}; one process, OpenCV threads {args.threads}; "
+          f"freed memory kept for reuse: {'yes' if reused else 'no'}")
     print(f"decode: {decode:.0f} files/s")
     print(f"{'pipeline':<20} {'from disk /s':>12} {'ratio':>6} {'decoded once /s':>16} {'ratio':>6}  target")
     spec_paths = ",".join(str(p) for p in files)

@@ -124,24 +124,32 @@ def poisson(
     if peak <= 0:
         raise ValueError(f"poisson peak must be positive, got {peak}")
     lam = np.clip(clean, 0, 1) * np.float32(peak)
-    counts = np.maximum(np.round(lam + np.sqrt(lam) * rng.standard_normal(lam.shape, dtype=np.float32)), 0)
     low = lam < POISSON_NORMAL_FROM
-    counts[low] = rng.poisson(lam[low])
+    if low.all():  # a dim shot: every count exact, no normal draws to throw away
+        counts = rng.poisson(lam).astype(np.float32)
+    else:
+        counts = np.maximum(np.round(lam + np.sqrt(lam) * rng.standard_normal(lam.shape, dtype=np.float32)), 0)
+        if low.any():
+            counts[low] = rng.poisson(lam[low])
     return finish(counts / np.float32(peak), _dense_mask(clean))
 
 
-def _stroke_points(rng: np.random.Generator, h: int, w: int, scale: float) -> np.ndarray:
-    """A gently curved stroke: a quadratic Bezier sampled as an int polyline."""
-    length = rng.uniform(0.2, 0.8) * max(h, w)
-    angle = rng.uniform(0, np.pi)
-    start = np.array([rng.uniform(0, w), rng.uniform(0, h)])
-    direction = np.array([np.cos(angle), np.sin(angle)])
-    end = start + direction * length
-    normal = np.array([-direction[1], direction[0]])
-    control = (start + end) / 2 + normal * rng.uniform(-0.3, 0.3) * length
-    t = np.linspace(0, 1, 32)[:, None]
-    points = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
-    return np.round(points).astype(np.int32)
+#: Bernstein weights of a quadratic Bezier at 32 points: ``points = _BEZIER @ [start, control, end]``.
+_T = np.linspace(0.0, 1.0, 32)[:, None]
+_BEZIER = np.hstack([(1 - _T) ** 2, 2 * (1 - _T) * _T, _T**2])
+
+
+def _stroke_points(draws: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A gently curved stroke from five uniform draws in [0, 1): a quadratic Bezier as an int polyline."""
+    length_u, angle_u, x_u, y_u, bend_u = draws
+    length = (0.2 + 0.6 * length_u) * max(h, w)
+    angle = np.pi * angle_u
+    dx, dy = np.cos(angle), np.sin(angle)
+    sx, sy = x_u * w, y_u * h
+    ex, ey = sx + dx * length, sy + dy * length
+    bend = (0.6 * bend_u - 0.3) * length
+    control = ((sx + ex) / 2 - dy * bend, (sy + ey) / 2 + dx * bend)
+    return np.round(_BEZIER @ np.array([(sx, sy), control, (ex, ey)])).astype(np.int32)
 
 
 def scribble(
@@ -171,18 +179,24 @@ def scribble(
     h, w = clean.shape[:2]
     scale = size_scale(clean)
     count = int(rng.integers(3, 7)) if lines is None else int(lines)
+    draws = rng.random((count, 8))  # per stroke: 5 for its shape, then width, ink and opacity
     degraded = clean.copy()
     mask = np.zeros((h, w), np.float32)
-    for _ in range(count):
-        points = _stroke_points(rng, h, w, scale)
-        width = _draw(rng, 1.5, 6.0, thickness) * scale
-        ink = rng.uniform(0.0, 0.25)
-        opacity = rng.uniform(0.7, 1.0)
-        stroke = np.zeros((h, w), np.float32)
-        cv2.polylines(stroke, [points], False, 1.0, max(1, int(round(width))), cv2.LINE_AA)
-        alpha = (stroke * opacity)[..., None]
-        degraded = degraded * (1 - alpha) + np.float32(ink) * alpha
-        mask = np.maximum(mask, stroke)
+    stroke = np.empty((h, w), np.float32)
+    for shape_u, width_u, ink_u, opacity_u in zip(draws[:, :5], draws[:, 5], draws[:, 6], draws[:, 7]):
+        width = (1.5 + 4.5 * width_u if thickness is None else float(thickness)) * scale
+        ink, opacity = np.float32(0.25 * ink_u), np.float32(0.7 + 0.3 * opacity_u)
+        stroke.fill(0.0)
+        cv2.polylines(stroke, [_stroke_points(shape_u, h, w)], False, 1.0, max(1, int(round(width))), cv2.LINE_AA)
+        # Blend only inside the stroke's bounding box (where it can be non-zero).
+        x, y, bw, bh = cv2.boundingRect((stroke > 0).view(np.uint8))
+        if bw == 0:
+            continue
+        box = (slice(y, y + bh), slice(x, x + bw))
+        alpha = stroke[box] * opacity
+        area = degraded[box]
+        area += alpha[..., None] * (ink - area)
+        np.maximum(mask[box], stroke[box], out=mask[box])
     return finish(degraded, (mask > 0).astype(np.float32))
 
 
