@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agan.app import build_app, launch  # noqa: E402
 from agan.data.degradations import degrade  # noqa: E402
 from agan.data.io import write_image  # noqa: E402
+from agan.device import reuse_freed_memory  # noqa: E402
 
 #: Flags for Chromium on a machine without a network or a display (as root in a container).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -53,6 +54,7 @@ def main() -> None:
     if not Path(args.chromium).exists():
         sys.exit(f"{args.chromium}: no Chromium there (apt install chromium, or give --chromium)")
 
+    reuse_freed_memory()  # as the agan command (agan serve) runs
     folder = Path(tempfile.mkdtemp(prefix="agan-screenshot-"))
     photo = rainy_photo(folder, args.degradation)
     app = build_app(None, "cpu", "auto", out=folder / "served")
