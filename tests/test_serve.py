@@ -99,3 +99,23 @@ def test_app_restores_over_http(photo: Path, tmp_path: Path) -> None:
         assert heat.shape == (60, 90, 3) and read_image(download).shape == (60, 90, 3)
     finally:
         app.close()
+
+
+def test_serve_without_the_app_extra_is_one_line(monkeypatch):
+    import builtins
+
+    from click.testing import CliRunner
+
+    from agan.cli import main
+
+    real_import = builtins.__import__
+
+    def no_gradio(name, *args, **kwargs):
+        if name == "gradio" or name.startswith("gradio."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_gradio)
+    result = CliRunner().invoke(main, ["serve", "--port", str(free_port())])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "Error: agan serve needs the app extra: pip install 'agan[app]' (Gradio)"
