@@ -493,3 +493,17 @@ def test_an_unreadable_config_file_is_one_line_for_a_new_run_and_a_resume(tmp_pa
             assert result.output.count("\n") <= 2, result.output
         else:
             assert result.exit_code == 0, result.output
+
+
+def test_ema_averages_batchnorm_statistics_instead_of_copying_the_live_ones(tmp_path, photos):
+    """Validation and releases use the EMA weights; their BatchNorm statistics must be averaged with
+    them (torch's default copies the live model's statistics, which do not fit averaged weights)."""
+    trainer = Trainer(_config("dncnn", photos, tmp_path / "ema", iters=6, save_every=6, ema=0.5), log=lambda *_: None)
+    before = {k: v.clone() for k, v in trainer._weights_for_release().items() if "running_mean" in k}
+    trainer.fit()
+    averaged = trainer._weights_for_release()
+    live = {k: v for k, v in trainer.model.state_dict().items() if "running_mean" in k}
+    assert before and set(before) == set(live)
+    for key in before:
+        assert not torch.equal(averaged[key], live[key])  # averaged, not copied
+        assert (averaged[key] - live[key]).abs().max() < (before[key] - live[key]).abs().max()  # towards the live ones

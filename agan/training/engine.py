@@ -127,7 +127,11 @@ class Trainer:
         self.train_step = build_step(config, model, discriminator, self.amp_dtype, self.device)
         if init is not None:
             self._load_init(init)
-        self.ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
+        # use_buffers: BatchNorm's running statistics are averaged like the weights (as timm's ModelEma
+        # does). Copying the live statistics onto averaged weights, torch's default, cost DnCNN-17 0.43 dB
+        # on Set12 (29.08 against the live weights' 29.51 dB at step 1500 of a fine-tune).
+        self.ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema),
+                                                        use_buffers=True)
                     if config.ema else None)
         if self.amp_dtype is not None and self.device.type == "cpu":  # oneDNN's bf16 convolutions want NHWC
             self.train_step.to_channels_last()
