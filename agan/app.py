@@ -12,6 +12,7 @@ upload (not an image, truncated, too large) is one message in the page, never a 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -35,6 +36,8 @@ MAX_MEGAPIXELS = 40.0
 MAX_UPLOAD = "100mb"
 #: The long side of the images shown in the page; the download keeps the full size.
 SHOWN_SIDE = 1600
+#: Results (and Gradio's copies of uploads) older than this are deleted, so a long-running page does not fill the disk.
+KEEP_SECONDS = 3600
 APP_EXTRA = "agan serve needs the app extra: pip install 'agan[app]' (Gradio)"
 
 
@@ -87,11 +90,13 @@ class PageRestorer:
         precision: ``auto``, ``fp32`` or ``bf16`` for the networks.
         out: folder for the full-size results; default a new temporary folder.
         max_megapixels: larger uploads are refused with a message.
+        keep_seconds: each restoration deletes the results in ``out`` older than this.
     """
 
     def __init__(self, device: str = "cpu", precision: str = "auto", out: Path | None = None,
-                 max_megapixels: float = MAX_MEGAPIXELS):
+                 max_megapixels: float = MAX_MEGAPIXELS, keep_seconds: float = KEEP_SECONDS):
         self.device, self.precision, self.max_megapixels = device, precision, max_megapixels
+        self.keep_seconds = keep_seconds
         self.out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="agan-serve-"))
         self.out.mkdir(parents=True, exist_ok=True)
         self._methods: dict[str, Method] = {}
@@ -140,6 +145,7 @@ class PageRestorer:
         restored, attention = method.restore_with_attention(image)
         seconds = time.perf_counter() - began
         stem = Path(name or Path(path).name).stem
+        self.forget_old_results()
         folder = Path(tempfile.mkdtemp(dir=self.out))
         download = write_image(folder / f"{stem}_restored.png", restored)
         height, width = image.shape[:2]
@@ -147,6 +153,17 @@ class PageRestorer:
         summary = f"**{method.label}** restored {width}x{height} in **{seconds:.2f} s** on {self.device}.{notes}"
         return Restored(for_display(image), for_display(restored),
                         heat_map(attention) if attention is not None else None, seconds, download, summary)
+
+
+    def forget_old_results(self) -> None:
+        """Delete the result folders in ``out`` last changed more than ``keep_seconds`` ago."""
+        cutoff = time.time() - self.keep_seconds
+        for folder in self.out.iterdir():
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:  # removed meanwhile by another request
+                pass
 
 
 def build_app(runs: Path | None = None, device: str = "cpu", precision: str = "auto", out: Path | None = None,
@@ -177,7 +194,7 @@ def build_app(runs: Path | None = None, device: str = "cpu", precision: str = "a
         attention = gr.Image(value=result.attention, visible=result.attention is not None)
         return (result.before, result.after), attention, result.summary, str(result.download)
 
-    with gr.Blocks(title="agan: restore a photo") as app:
+    with gr.Blocks(title="agan: restore a photo", delete_cache=(int(KEEP_SECONDS), int(KEEP_SECONDS))) as app:
         gr.Markdown("## agan: restore a photo\nUpload a photo, pick a shipped model, a checkpoint or a "
                     "classical filter, and compare before and after.")
         with gr.Row():

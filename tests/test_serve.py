@@ -119,3 +119,13 @@ def test_serve_without_the_app_extra_is_one_line(monkeypatch):
     result = CliRunner().invoke(main, ["serve", "--port", str(free_port())])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "Error: agan serve needs the app extra: pip install 'agan[app]' (Gradio)"
+
+
+def test_old_results_are_deleted(photo: Path, tmp_path: Path) -> None:
+    import os
+
+    restorer = PageRestorer(out=tmp_path / "out", keep_seconds=60)
+    old = restorer.restore(photo, "median").download.parent
+    os.utime(old, (old.stat().st_atime - 120, old.stat().st_mtime - 120))
+    recent = restorer.restore(photo, "median").download.parent
+    assert not old.exists() and recent.is_dir()
