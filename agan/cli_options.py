@@ -59,7 +59,7 @@ def train_options(function: Callable) -> Callable:
         click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache."),
         click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1)."),
         click.option("--clip-grad", type=float, default=None, help="Clip the gradient norm to this value."),
-        click.option("--ema", type=float, default=None, help="Keep an EMA of the weights with this decay (e.g. 0.999)."),
+        click.option("--ema", type=float, default=None, help="Keep an EMA of the weights (and BatchNorm statistics) with this decay (e.g. 0.999); validation and best.pt use it."),
         click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision on CUDA."),
         click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files')."),
         click.option("--val-every", type=int, default=None, help="Steps between validations (default 200)."),
