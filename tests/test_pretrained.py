@@ -195,3 +195,17 @@ def test_each_recipe_resolves_its_training_run(tmp_path, name):
     assert "parameters" in result.stdout and "not finished" in result.stdout
     config = json.loads((ROOT / "scripts" / "recipes" / f"{name}.json").read_text())
     assert f'"iters": {config["iters"]}' in result.stdout
+
+
+def test_a_fine_tuned_card_shows_each_stage_and_one_cpu_entry():
+    from agan.methods.releases import models_table
+    from agan.training.release import _hardware
+
+    assert _hardware(["cpu, 1 threads", "cpu, 2 threads"]) == ["cpu, 1/2 threads"]
+    assert _hardware(["1 x NVIDIA H100", "cpu, 2 threads"]) == ["1 x NVIDIA H100", "cpu, 2 threads"]
+    card = {"status": "preview", "summary": "s", "steps": 40, "steps_planned": 40, "hardware": "cpu, 2 threads",
+            "training_seconds": 120, "data": "synthetic:gaussian:$DATA/x",
+            "lineage": [{"start": "scratch", "steps": 100, "hardware": "1 x GPU", "minutes": 9.5},
+                        {"start": "m", "steps": 40, "hardware": "cpu, 2 threads", "minutes": 2.0}]}
+    row = models_table({"m": card}).splitlines()[2]
+    assert "100 steps on 1 x GPU, 9.5 min; then fine-tuned (`--init`) 40 steps on cpu, 2 threads, 2.0 min" in row

@@ -180,8 +180,13 @@ def models_table(cards: dict[str, dict[str, Any]]) -> str:
     for name, card in cards.items():
         steps = (f"{card['steps']} of {card['steps_planned']} planned steps" if card.get("steps_planned")
                  not in (None, card["steps"]) else f"{card['steps']} steps")
-        lines.append(f"| `{name}` | {card.get('status', 'preview')} | {card['summary']} | {steps} on "
-                     f"{card['hardware']}, {card['training_seconds'] / 60:.1f} min, on `{_md(card['data'])}` |")
+        trained = f"{steps} on {card['hardware']}, {card['training_seconds'] / 60:.1f} min"
+        earlier = (card.get("lineage") or [])[:-1]  # the stages before this run (a fine-tune's start)
+        if earlier:
+            trained = "; then ".join([f"{s['steps']} steps on {s['hardware']}, {s['minutes']:.1f} min" for s in earlier]
+                                     + [f"fine-tuned (`--init`) {trained}"])
+        lines.append(f"| `{name}` | {card.get('status', 'preview')} | {card['summary']} | {trained}, "
+                     f"on `{_md(card['data'])}` |")
     lines += ["", "| model | test set | images | input | model | other network | best filter | verdict |",
               "|---|---|---:|---|---|---|---|---|"]
     seen_any = False

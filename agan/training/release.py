@@ -144,7 +144,7 @@ def training_record(run: str | Path) -> dict[str, Any]:
         if "seconds_per_step" in record:
             seconds += record["seconds_per_step"] * max(record["step"] - previous, 0)
             previous = record["step"]
-    hardware = sorted({r["device"] for r in records if "device" in r})
+    hardware = _hardware(sorted({r["device"] for r in records if "device" in r}))
     validated = [r for r in records if "val/psnr" in r]
     best = max(validated, key=lambda r: r["val/psnr"]) if validated else None
     return {
@@ -198,6 +198,16 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         "released": time.strftime("%Y-%m-%d"),
         "agan": _version(),
     }
+
+
+def _hardware(devices: list[str]) -> list[str]:
+    """The devices a run's sessions reported, CPU sessions at several thread counts as one:
+    ``["cpu, 1 threads", "cpu, 2 threads"]`` -> ``["cpu, 1/2 threads"]``."""
+    cpu = [d for d in devices if re.fullmatch(r"cpu, \d+ threads", d)]
+    if len(cpu) < 2:
+        return devices
+    counts = sorted(int(d.split()[1]) for d in cpu)
+    return [d for d in devices if d not in cpu] + [f"cpu, {'/'.join(map(str, counts))} threads"]
 
 
 def stage(start: str | None, steps: int, hardware: str, seconds: float, data: str | None) -> dict[str, Any]:
