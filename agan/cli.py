@@ -70,7 +70,7 @@ def main(debug: bool) -> None:
     """
     from agan.device import reuse_freed_memory
 
-    reuse_freed_memory()  # faster CPU inference and training (see its docstring)
+    reuse_freed_memory()  # faster CPU inference (see its docstring)
 
 
 SYNTH_HELP = """Synthesise degraded/clean/mask triplets from clean images.
