@@ -4,7 +4,7 @@ The page takes an upload, a method (a shipped model, a checkpoint of a run folde
 classical filter, or any method spec typed in) and an optional Gaussian post-filter, and
 shows a before/after slider, the Attentive GAN's attention map when the method has one,
 the seconds the restoration took and a download of the full-size result (PNG). The work
-is :func:`restore_upload`, which needs no Gradio; :func:`build_app` only lays out the page.
+is :class:`PageRestorer`, which needs no Gradio; :func:`build_app` only lays out the page.
 Large photos go through the networks' tiled inference, as in ``agan restore``; a bad
 upload (not an image, truncated, too large) is one message in the page, never a crash.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -25,6 +26,7 @@ import numpy as np
 
 from agan.data.io import image_size, read_image, write_image
 from agan.errors import InputError, StoppedError, first_line
+from agan.evaluation.grids import as_rgb
 from agan.methods.registry import REGISTRY, Method
 from agan.restore import restore_method
 
@@ -47,21 +49,19 @@ def method_choices(runs: Path | None = None) -> list[str]:
     models = [entry.name for entry in REGISTRY.models()]
     checkpoints = []
     if runs is not None and runs.is_dir():
-        for name in ("best.pt", "last.pt"):
-            checkpoints += sorted(str(path) for path in runs.glob(f"*/checkpoints/{name}"))
+        checkpoints = sorted(str(path) for name in ("best.pt", "last.pt") for path in runs.glob(f"*/checkpoints/{name}"))
     filters = [entry.name for entry in REGISTRY.filters() if entry.name != "input"]
-    return models + sorted(checkpoints) + filters
+    return models + checkpoints + filters
 
 
 def for_display(image: np.ndarray, side: int = SHOWN_SIDE) -> np.ndarray:
     """An HWC float32 [0, 1] RGB or grey image as HWC uint8 RGB, shrunk (area) to ``side`` at most."""
-    image = np.clip(image, 0.0, 1.0)
+    image = as_rgb(image)
     scale = side / max(image.shape[:2])
     if scale < 1:
         size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-    shown = np.round(image * 255).astype(np.uint8)
-    return np.repeat(shown, 3, axis=2) if shown.shape[2] == 1 else shown
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return np.round(image * 255).astype(np.uint8)
 
 
 def heat_map(attention: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ class PageRestorer:
             return read_image(path)
         except InputError as err:
             message = first_line(err)
-            raise InputError(message.replace(str(path), shown) if str(path) in message else message) from None
+            raise InputError(message.replace(str(path), shown)) from None
 
     def restore(self, path: str | Path, spec: str, post_sigma: float = 0.0, name: str | None = None) -> Restored:
         """Restore an uploaded image file with the method ``spec`` (and the post-filter).
@@ -153,7 +153,6 @@ class PageRestorer:
         summary = f"**{method.label}** restored {width}x{height} in **{seconds:.2f} s** on {self.device}.{notes}"
         return Restored(for_display(image), for_display(restored),
                         heat_map(attention) if attention is not None else None, seconds, download, summary)
-
 
     def forget_old_results(self) -> None:
         """Delete the result folders in ``out`` last changed more than ``keep_seconds`` ago."""
@@ -194,7 +193,7 @@ def build_app(runs: Path | None = None, device: str = "cpu", precision: str = "a
         attention = gr.Image(value=result.attention, visible=result.attention is not None)
         return (result.before, result.after), attention, result.summary, str(result.download)
 
-    with gr.Blocks(title="agan: restore a photo", delete_cache=(int(KEEP_SECONDS), int(KEEP_SECONDS))) as app:
+    with gr.Blocks(title="agan: restore a photo", delete_cache=(KEEP_SECONDS, KEEP_SECONDS)) as app:
         gr.Markdown("## agan: restore a photo\nUpload a photo, pick a shipped model, a checkpoint or a "
                     "classical filter, and compare before and after.")
         with gr.Row():
@@ -211,6 +210,13 @@ def build_app(runs: Path | None = None, device: str = "cpu", precision: str = "a
                 attention = gr.Image(label="Attention map (Attentive GAN)", visible=False, format="png")
         button.click(restore, [upload, spec, post_sigma], [slider, attention, summary, download], api_name="restore")
     return app
+
+
+def free_local_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a page started in the background)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def launch(app: Any, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> None:

@@ -15,8 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from agan import cli_train
-from agan.cli_options import (PRECISION, compare_options, demo_options, device_name, evaluate_options, metric_options,
-                              restore_options)
+from agan.cli_options import (DEVICE, PRECISION, compare_options, demo_options, device_name, evaluate_options,
+                              metric_options, restore_options)
 from agan.data.degradations import DEGRADATIONS
 from agan.data.io import ImageReadError, ImageWriteError, write_image
 from agan.data.sources import describe
@@ -240,7 +240,7 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Offer the checkpoints of the run folders in this folder (RUN/checkpoints/best.pt, last.pt).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
+@DEVICE
 @PRECISION
 def serve(host: str, port: int, runs: Path, device: str, precision: str) -> None:
     """A local web page: upload a photo, pick a model or filter, compare before and after, download.

@@ -17,6 +17,9 @@ def device_name(device: str) -> str:
     return str(resolve_device(device))
 
 
+#: ``--device`` of the commands that run networks and nothing else on it.
+DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
+
 #: ``--precision`` of the commands that run networks (see :mod:`agan.methods.precision`).
 PRECISION = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True, help="Networks in fp32 or under bf16 autocast; auto: bf16 on CUDA, and on CPUs with AMX/AVX-512 BF16 for shipped models whose PSNR bf16 moves by < 0.05 dB.")
 
@@ -106,7 +109,7 @@ def restore_options(function: Callable) -> Callable:
         click.option("--ensemble", is_flag=True, help="Average the network over 8 flips/rotations (x8 self-ensemble; 8x slower)."),
         click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality of JPEG outputs."),
         click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists (to continue a batch)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run."),
+        DEVICE,
         PRECISION,
     ], function)
 

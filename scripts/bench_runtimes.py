@@ -28,18 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agan.device import reuse_freed_memory  # noqa: E402
 from agan.methods.export import export_onnx, size_multiple  # noqa: E402
-from agan.methods.precision import BF16_TOLERANCE_DB, checks  # noqa: E402
+from agan.methods.precision import BF16_TOLERANCE_DB, checks, cpu_bf16_instructions  # noqa: E402
 from agan.methods.releases import resolve, shipped  # noqa: E402
 from agan.nets.architectures import model_from_checkpoint  # noqa: E402
-
-
-def cpu_bf16() -> str:
-    """The CPU's bf16 instruction sets (AMX, AVX-512 BF16) as /proc/cpuinfo lists them."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return ""
-    return ", ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags)
 
 
 def best_time(run, repeats: int) -> float:
@@ -67,7 +58,7 @@ def main() -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     print(f"{args.height}x{args.width} (rounded up to each model's multiple), {args.threads} threads, "
-          f"best of {args.repeats}; CPU bf16 instructions: {cpu_bf16() or 'none'}; freed memory kept for reuse: "
+          f"best of {args.repeats}; CPU bf16 instructions: {', '.join(cpu_bf16_instructions()) or 'none'}; freed memory kept for reuse: "
           f"{'yes' if reused else 'no'}")
     print(f"{'model':<24} {'torch fp32 s/MP':>15} {'torch bf16 s/MP':>15} {'max |bf16-fp32|':>15} {'onnxruntime s/MP':>16}")
     folder = Path(tempfile.mkdtemp(prefix="agan-bench-"))

@@ -12,7 +12,6 @@ screenshot shows the before/after slider, the attention map and the seconds take
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ import skimage.data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agan.app import build_app, launch  # noqa: E402
+from agan.app import build_app, free_local_port, launch  # noqa: E402
 from agan.data.degradations import degrade  # noqa: E402
 from agan.data.io import write_image  # noqa: E402
 from agan.device import reuse_freed_memory  # noqa: E402
@@ -58,9 +57,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="agan-screenshot-"))
     photo = rainy_photo(folder, args.degradation)
     app = build_app(None, "cpu", "auto", out=folder / "served")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_local_port()
     launch(app, "127.0.0.1", port, block=False)
     try:
         with sync_playwright() as playwright:

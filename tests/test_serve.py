@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from agan.app import PageRestorer, for_display, method_choices
+from agan.app import PageRestorer, for_display, free_local_port, method_choices
 from agan.data.io import read_image, write_image
 from agan.errors import InputError
 from agan.methods.registry import build_method
@@ -63,12 +62,6 @@ def test_display_copy_is_small_rgb_uint8() -> None:
     assert shown.shape == (200, 1600, 3) and shown.dtype == np.uint8 and shown.min() == 255
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_app_restores_over_http(photo: Path, tmp_path: Path) -> None:
     pytest.importorskip("gradio", reason="agan serve needs the app extra: pip install -e '.[app]' (make test installs it)")
     from gradio_client import Client, handle_file
@@ -77,7 +70,7 @@ def test_app_restores_over_http(photo: Path, tmp_path: Path) -> None:
     from agan.app import build_app, launch
 
     app = build_app(None, "cpu", "fp32", out=tmp_path / "served")
-    port = free_port()
+    port = free_local_port()
     launch(app, "127.0.0.1", port, block=False)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "client"),
@@ -116,7 +109,7 @@ def test_serve_without_the_app_extra_is_one_line(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_gradio)
-    result = CliRunner().invoke(main, ["serve", "--port", str(free_port())])
+    result = CliRunner().invoke(main, ["serve", "--port", str(free_local_port())])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "Error: agan serve needs the app extra: pip install 'agan[app]' (Gradio)"
 

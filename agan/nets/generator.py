@@ -135,9 +135,8 @@ class AttentiveRecurrentNetwork(nn.Module):
         the pace on a CPU). ``hidden`` None stands for the zero state of the first step: only the
         features' half of the weights is used.
         """
-        convs = (self.conv_i, self.conv_f, self.conv_g, self.conv_o)
-        weight = torch.cat([conv.weight * (2.0 if conv is self.conv_g else 1.0) for conv in convs])
-        bias = torch.cat([conv.bias * (2.0 if conv is self.conv_g else 1.0) for conv in convs])
+        weight = torch.cat([self.conv_i.weight, self.conv_f.weight, 2.0 * self.conv_g.weight, self.conv_o.weight])
+        bias = torch.cat([self.conv_i.bias, self.conv_f.bias, 2.0 * self.conv_g.bias, self.conv_o.bias])
         if hidden is None:
             z, weight = features, weight[:, : self.width]
         else:
