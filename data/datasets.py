@@ -12,23 +12,35 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import cv2
 import numpy as np
 
+from agan.data.degradations.batched import batchable, degrade_batch
 from agan.data.io import ImageReadError
-from agan.data.sources import DatasetError, MultiSource, Source, part_label
+from agan.data.sources import DatasetError, MultiSource, Source, part_label, visible_mask
 
 #: Seconds to wait before each new try at reading a training image that failed to read.
 READ_RETRY_SECONDS = (0.5, 2.0)
 
 
+#: OpenCV's rotation for ``np.rot90(a, k)``, k = 1, 2, 3 (counter-clockwise quarter turns).
+_ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
 def augment(arrays: list[np.ndarray], code: int) -> list[np.ndarray]:
-    """Apply one of the 8 flips/90-degree rotations (``code`` 0-7) to HW or HWC arrays alike."""
+    """Apply one of the 8 flips/90-degree rotations (``code`` 0-7) to HW or HWC arrays alike: a
+    left-right flip when ``code & 4``, then ``np.rot90(a, code & 3)``; new contiguous arrays
+    (OpenCV's flip and rotate, three to four times faster than numpy's strided copies)."""
     out = []
     for a in arrays:
+        shape = a.shape
         if code & 4:
-            a = a[:, ::-1]
-        a = np.rot90(a, code & 3)
-        out.append(np.ascontiguousarray(a))
+            a = cv2.flip(a, 1)
+        if code & 3:
+            a = cv2.rotate(a, _ROTATIONS[code & 3])
+        elif not code & 4:
+            a = a.copy()
+        out.append(a.reshape(a.shape[:2] + shape[2:]))  # OpenCV drops a last axis of 1
     return out
 
 
@@ -42,6 +54,11 @@ class PatchDataset:
     So batch ``s`` of size ``b`` is positions ``s*b .. s*b+b-1`` whatever the
     number of loader workers, the process, or where a run was resumed.
     ``len()`` is one epoch (or ``length``).
+
+    A DataLoader fetches a batch's positions together (:meth:`__getitems__`): for
+    synthetic noise the patches are then degraded as one batch (several times
+    faster at 40-64 pixels), the same crops with noise of the same distribution
+    as one by one, drawn from ``default_rng([seed, first position, batch size])``.
 
     Args:
         source: the images.
@@ -94,7 +111,18 @@ class PatchDataset:
                 rng.bit_generator.state = state
         return self.source.load(image, rng, crop=crop, masks=self.masks)
 
-    def __getitem__(self, position: int) -> dict[str, Any]:
+    def _load_clean(self, image: int, crop: tuple[int, int, int, int]) -> np.ndarray:
+        """``source.load_clean`` of a crop, with :meth:`_load`'s retries."""
+        for wait in READ_RETRY_SECONDS:
+            try:
+                return self.source.load_clean(image, crop)
+            except (ImageReadError, OSError):
+                time.sleep(wait)
+        return self.source.load_clean(image, crop)
+
+    def _place(self, position: int) -> tuple[int, np.random.Generator, tuple[int, int, int, int], int]:
+        """The image, the position's generator (after the crop's and the augmentation's draws), the crop
+        and the augmentation code of ``position``."""
         if position < 0:
             raise IndexError(position)
         image = self.image_index(position)
@@ -102,13 +130,48 @@ class PatchDataset:
         h, w = self.sizes[image]
         top = int(rng.integers(0, h - self.patch + 1))
         left = int(rng.integers(0, w - self.patch + 1))
-        sample = self._load(image, rng, (top, left, self.patch, self.patch))
+        code = int(rng.integers(0, 8))
+        return image, rng, (top, left, self.patch, self.patch), code
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        image, rng, crop, code = self._place(position)
+        sample = self._load(image, rng, crop)
         if self.augment:
-            code = int(rng.integers(0, 8))
             sample["degraded"], sample["clean"], sample["mask"] = augment(
                 [sample["degraded"], sample["clean"], sample["mask"]], code
             )
         return sample
+
+    def __getitems__(self, positions: list[int]) -> list[dict[str, Any]]:
+        """The samples of several positions (a DataLoader's batch), noise degraded as one batch.
+
+        When every image gets the same synthetic chain of noise kinds (those of
+        :mod:`agan.data.degradations.batched`), each clean patch is cut and augmented
+        as :meth:`__getitem__` does, and the batch is degraded together from
+        ``default_rng([seed, positions[0], len(positions)])``. Augmenting before the
+        noise instead of after is the same in distribution for these kinds (they are
+        independent per pixel or have no preferred direction). Otherwise, and for a
+        single position, position by position.
+        """
+        chain = self.source.shared_degradation
+        if len(positions) < 2 or chain is None or not batchable(chain):
+            return [self[p] for p in positions]
+        cleans, images = [], []
+        for position in positions:
+            image, _, crop, code = self._place(position)
+            clean = self._load_clean(image, crop)
+            if self.augment:
+                clean = augment([clean], code)[0]
+            cleans.append(clean)
+            images.append(image)
+        clean = np.stack(cleans)
+        rng = np.random.default_rng([self.seed, int(positions[0]), len(positions)])
+        degraded, masks = degrade_batch(clean, chain, rng, [min(self.sizes[i]) for i in images])
+        samples = []
+        for i, image in enumerate(images):
+            mask = visible_mask(masks[i], degraded[i], clean[i]) if self.masks else masks[i]
+            samples.append({"degraded": degraded[i], "clean": clean[i], "mask": mask, "name": self.source.name(image)})
+        return samples
 
 
 class ImageDataset:

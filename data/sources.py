@@ -151,9 +151,14 @@ class Source:
             return np.ascontiguousarray(_cut(read_image(path, grey=grey), crop))
         return np.ascontiguousarray(pixels_to_image(_cut(pixels, crop), grey))
 
-    def load_clean(self, index: int) -> np.ndarray:
-        """The clean image ``index``: HWC float32 [0, 1]."""
-        return self._image(self.path(index), None, self.grey)
+    def load_clean(self, index: int, crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The clean image ``index``, optionally cut to ``(top, left, height, width)``: HWC float32 [0, 1]."""
+        return self._image(self.path(index), crop, self.grey)
+
+    @property
+    def shared_degradation(self) -> list[Call] | None:
+        """The synthetic degradation chain every image gets, or None for real pairs."""
+        return self.degradation or None
 
     def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None,
              masks: bool = True) -> dict[str, Any]:
@@ -248,9 +253,15 @@ class MultiSource:
         source, inner = self._at(index)
         return source.size(inner)
 
-    def load_clean(self, index: int) -> np.ndarray:
+    def load_clean(self, index: int, crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
         source, inner = self._at(index)
-        return source.load_clean(inner)
+        return source.load_clean(inner, crop)
+
+    @property
+    def shared_degradation(self) -> list[Call] | None:
+        """The synthetic degradation chain of every part when they all share one, else None."""
+        chains = [part.shared_degradation for part in self.parts]
+        return chains[0] if chains[0] is not None and all(c == chains[0] for c in chains) else None
 
     def preload(self) -> int:
         return sum(part.preload() for part in self.parts)

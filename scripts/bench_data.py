@@ -1,10 +1,12 @@
 """Patches per second of each recipe's training data pipeline, one process, beside the decode rate of its files.
 
-    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 400] [--threads 1] [--malloc-default]
+    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 1200] [--threads 1] [--one-by-one] [--malloc-default]
 
 For each pipeline (Gaussian sigma 25 at 40x40, noise-mix at 64x64, the weather
 models' weather-mix at 128x128) a ``PatchDataset`` over the first ``--files``
-photos of ``--folder`` yields ``--patches`` patches, once reading each patch's
+photos of ``--folder`` yields ``--patches`` patches in its recipe's batches, as a
+DataLoader worker fetches them (``__getitems__``: the noise pipelines degrade a
+batch at once; ``--one-by-one`` fetches patch by patch instead), once reading each patch's
 photo from disk (as agan did before it decoded photos once) and once from the
 photos decoded once into memory, with masks only for the weather (the GAN's)
 pipeline (what training does now). The decode rate is ``read_pixels`` over the
@@ -32,10 +34,10 @@ from agan.device import reuse_freed_memory  # noqa: E402
 from agan.data.io import list_images, read_pixels  # noqa: E402
 from agan.data.sources import open_source  # noqa: E402
 
-PIPELINES = (  # name, degradation, patch side, whether the model trains on masks (the GAN), target ratio
-    ("gaussian-25 40x40", "gaussian(sigma=25)", 40, False, 5.0),
-    ("noise-mix 64x64", "noise-mix", 64, False, 4.0),
-    ("weather 128x128", "weather-mix(kinds=1,among=raindrop|rain|snow|dust)", 128, True, 1.2),
+PIPELINES = (  # name, degradation, patch side, batch, whether the model trains on masks (the GAN), target ratio
+    ("gaussian-25 40x40", "gaussian(sigma=25)", 40, 128, False, 5.0),
+    ("noise-mix 64x64", "noise-mix", 64, 64, False, 4.0),
+    ("weather 128x128", "weather-mix(kinds=1,among=raindrop|rain|snow|dust)", 128, 16, True, 1.2),
 )
 
 
@@ -43,16 +45,17 @@ def rate(count: int, seconds: float) -> float:
     return count / max(seconds, 1e-9)
 
 
-def patches_per_second(dataset: PatchDataset, patches: int, repeats: int = 3) -> float:
-    """The best rate of ``repeats`` runs of ``patches // repeats`` patches (another process's load shows less)."""
-    dataset[0]  # warm-up
-    each, best, position = max(patches // repeats, 1), 0.0, 1
+def patches_per_second(dataset: PatchDataset, patches: int, batch: int, repeats: int = 3) -> float:
+    """The best rate of ``repeats`` runs of ``patches // repeats`` patches fetched ``batch`` at a time
+    (another process's load shows less)."""
+    dataset.__getitems__(list(range(batch)))  # warm-up
+    batches, best, position = max(patches // repeats // batch, 1), 0.0, batch
     for _ in range(repeats):
         began = time.perf_counter()
-        for position in range(position, position + each):
-            dataset[position]
-        position += 1
-        best = max(best, rate(each, time.perf_counter() - began))
+        for _ in range(batches):
+            dataset.__getitems__(list(range(position, position + batch)))
+            position += batch
+        best = max(best, rate(batches * batch, time.perf_counter() - began))
     return best
 
 
@@ -71,7 +74,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=Path("../shared/data/bsds432"))
     parser.add_argument("--files", type=int, default=100, help="Photos used (the first N).")
-    parser.add_argument("--patches", type=int, default=400)
+    parser.add_argument("--patches", type=int, default=1200)
+    parser.add_argument("--one-by-one", action="store_true", help="Fetch patch by patch (batches of 1).")
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (a DataLoader worker's share).")
     parser.add_argument("--malloc-default", action="store_true", help="Leave glibc's malloc as it is.")
     args = parser.parse_args()
@@ -84,13 +88,16 @@ def main() -> None:
     print(f"{len(files)} files of {args.folder}; one process, OpenCV threads {args.threads}; "
           f"freed memory kept for reuse: {'yes' if reused else 'no'}")
     print(f"decode: {decode:.0f} files/s")
+    print(f"patches fetched {'one by one' if args.one_by_one else 'in batches (gaussian 128, noise-mix 64, weather 16)'}")
     print(f"{'pipeline':<20} {'from disk /s':>12} {'ratio':>6} {'decoded once /s':>16} {'ratio':>6}  target")
     spec_paths = ",".join(str(p) for p in files)
-    for name, kind, patch, masks, target in PIPELINES:
-        streamed = patches_per_second(PatchDataset(open_source(f"synthetic:{kind}:{spec_paths}"), patch), args.patches)
+    for name, kind, patch, batch, masks, target in PIPELINES:
+        batch = 1 if args.one_by_one else batch
+        streamed = patches_per_second(PatchDataset(open_source(f"synthetic:{kind}:{spec_paths}"), patch),
+                                      args.patches // 4, batch)
         source = open_source(f"synthetic:{kind}:{spec_paths}")
         held = source.preload()
-        cached = patches_per_second(PatchDataset(source, patch, masks=masks), args.patches)
+        cached = patches_per_second(PatchDataset(source, patch, masks=masks), args.patches, batch)
         verdict = "meets" if cached / decode >= target else "MISSES"
         print(f"{name:<20} {streamed:>12.0f} {streamed / decode:>5.2f}x {cached:>16.0f} {cached / decode:>5.2f}x  "
               f">= {target:g}x: {verdict}")

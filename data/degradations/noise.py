@@ -182,21 +182,23 @@ def scribble(
     draws = rng.random((count, 8))  # per stroke: 5 for its shape, then width, ink and opacity
     degraded = clean.copy()
     mask = np.zeros((h, w), np.float32)
-    stroke = np.empty((h, w), np.float32)
     for shape_u, width_u, ink_u, opacity_u in zip(draws[:, :5], draws[:, 5], draws[:, 6], draws[:, 7]):
-        width = (1.5 + 4.5 * width_u if thickness is None else float(thickness)) * scale
+        width = max(1, int(round((1.5 + 4.5 * width_u if thickness is None else float(thickness)) * scale)))
         ink, opacity = np.float32(0.25 * ink_u), np.float32(0.7 + 0.3 * opacity_u)
-        stroke.fill(0.0)
-        cv2.polylines(stroke, [_stroke_points(shape_u, h, w)], False, 1.0, max(1, int(round(width))), cv2.LINE_AA)
-        # Blend only inside the stroke's bounding box (where it can be non-zero).
-        x, y, bw, bh = cv2.boundingRect((stroke > 0).view(np.uint8))
-        if bw == 0:
+        points = _stroke_points(shape_u, h, w)
+        # Drawn and blended only inside the stroke's bounding box (with room for its width and
+        # antialiasing), on a canvas of that size: most strokes cover a small part of the image.
+        reach = width // 2 + 2
+        x0, y0 = (np.maximum(points.min(axis=0) - reach, 0)).tolist()
+        x1, y1 = (np.minimum(points.max(axis=0) + reach + 1, (w, h))).tolist()
+        if x1 <= x0 or y1 <= y0:
             continue
-        box = (slice(y, y + bh), slice(x, x + bw))
-        alpha = stroke[box] * opacity
+        stroke = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.polylines(stroke, [points - np.int32((x0, y0))], False, 1.0, width, cv2.LINE_AA)
+        box = (slice(y0, y1), slice(x0, x1))
         area = degraded[box]
-        area += alpha[..., None] * (ink - area)
-        np.maximum(mask[box], stroke[box], out=mask[box])
+        area += (stroke * opacity)[..., None] * (ink - area)
+        np.maximum(mask[box], stroke, out=mask[box])
     return finish(degraded, (mask > 0).astype(np.float32))
 
 
