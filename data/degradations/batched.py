@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
 from agan.data.degradations import noise
 from agan.data.degradations._common import photo_scale
@@ -50,6 +51,13 @@ def _levels(rng: np.random.Generator, count: int, low: float, high: float, value
     return drawn.astype(np.float32)[:, None, None, None]
 
 
+def _standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal float32 draws of ``shape``, from a torch generator seeded by ``rng``: twice as
+    fast as numpy's on the CPU, and as reproducible (the same seed, the same values on the CPU)."""
+    generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
+    return torch.randn(shape, generator=generator).numpy()
+
+
 def _dense(cleans: np.ndarray) -> np.ndarray:
     return np.ones(cleans.shape[:3], np.float32)
 
@@ -58,7 +66,7 @@ def gaussian(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int],
              clip: bool = True) -> Batch:
     """:func:`noise.gaussian` for a batch: sigma drawn per patch from [5, 50] unless given."""
     scale = _levels(rng, len(cleans), 5, 50, sigma) / np.float32(255.0)
-    out = rng.standard_normal(cleans.shape, dtype=np.float32)
+    out = _standard_normal(rng, cleans.shape)
     out *= scale
     out += cleans
     return (np.clip(out, 0.0, 1.0, out=out) if clip else out), _dense(cleans)
@@ -68,7 +76,7 @@ def speckle(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], 
             sigma: float | None = None) -> Batch:
     """:func:`noise.speckle` for a batch: sigma drawn per patch from [10, 60] unless given."""
     scale = _levels(rng, len(cleans), 10, 60, sigma) / np.float32(255.0)
-    out = rng.standard_normal(cleans.shape, dtype=np.float32)
+    out = _standard_normal(rng, cleans.shape)
     out *= scale
     out *= cleans
     out += cleans
@@ -84,7 +92,7 @@ def poisson(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], 
     peaks = (np.exp(rng.uniform(np.log(10), np.log(200), len(cleans))) if peak is None
              else np.full(len(cleans), float(peak))).astype(np.float32)[:, None, None, None]
     lam = np.clip(cleans, 0.0, 1.0) * peaks
-    counts = rng.standard_normal(lam.shape, dtype=np.float32)
+    counts = _standard_normal(rng, lam.shape)
     counts *= np.sqrt(lam)
     counts += lam
     np.round(counts, out=counts)

@@ -140,8 +140,9 @@ _BEZIER = np.hstack([(1 - _T) ** 2, 2 * (1 - _T) * _T, _T**2])
 
 
 def _stroke_points(draws: np.ndarray, h: int, w: int) -> np.ndarray:
-    """A gently curved stroke from five uniform draws in [0, 1): a quadratic Bezier as an int polyline."""
-    length_u, angle_u, x_u, y_u, bend_u = draws
+    """Gently curved strokes from five uniform draws in [0, 1) each, ``(S, 5)``: quadratic Beziers
+    as int polylines, ``(S, 32, 2)`` (x, y)."""
+    length_u, angle_u, x_u, y_u, bend_u = draws.T
     length = (0.2 + 0.6 * length_u) * max(h, w)
     angle = np.pi * angle_u
     dx, dy = np.cos(angle), np.sin(angle)
@@ -149,7 +150,8 @@ def _stroke_points(draws: np.ndarray, h: int, w: int) -> np.ndarray:
     ex, ey = sx + dx * length, sy + dy * length
     bend = (0.6 * bend_u - 0.3) * length
     control = ((sx + ex) / 2 - dy * bend, (sy + ey) / 2 + dx * bend)
-    return np.round(_BEZIER @ np.array([(sx, sy), control, (ex, ey)])).astype(np.int32)
+    ends = np.stack([np.stack([sx, sy], -1), np.stack(control, -1), np.stack([ex, ey], -1)], 1)  # (S, 3, 2)
+    return np.round(_BEZIER @ ends).astype(np.int32)
 
 
 def scribble(
@@ -182,15 +184,16 @@ def scribble(
     draws = rng.random((count, 8))  # per stroke: 5 for its shape, then width, ink and opacity
     degraded = clean.copy()
     mask = np.zeros((h, w), np.float32)
-    for shape_u, width_u, ink_u, opacity_u in zip(draws[:, :5], draws[:, 5], draws[:, 6], draws[:, 7]):
-        width = max(1, int(round((1.5 + 4.5 * width_u if thickness is None else float(thickness)) * scale)))
-        ink, opacity = np.float32(0.25 * ink_u), np.float32(0.7 + 0.3 * opacity_u)
-        points = _stroke_points(shape_u, h, w)
+    widths = (1.5 + 4.5 * draws[:, 5] if thickness is None else np.full(count, float(thickness))) * scale
+    for points, width, ink, opacity in zip(_stroke_points(draws[:, :5], h, w), np.round(widths).astype(int).tolist(),
+                                           (0.25 * draws[:, 6]).astype(np.float32),
+                                           (0.7 + 0.3 * draws[:, 7]).astype(np.float32)):
+        width = max(1, width)
         # Drawn and blended only inside the stroke's bounding box (with room for its width and
         # antialiasing), on a canvas of that size: most strokes cover a small part of the image.
         reach = width // 2 + 2
-        x0, y0 = (np.maximum(points.min(axis=0) - reach, 0)).tolist()
-        x1, y1 = (np.minimum(points.max(axis=0) + reach + 1, (w, h))).tolist()
+        x, y, bw, bh = cv2.boundingRect(points)
+        x0, y0, x1, y1 = max(x - reach, 0), max(y - reach, 0), min(x + bw + reach, w), min(y + bh + reach, h)
         if x1 <= x0 or y1 <= y0:
             continue
         stroke = np.zeros((y1 - y0, x1 - x0), np.float32)
