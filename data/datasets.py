@@ -10,7 +10,7 @@ same set. Samples are dicts: ``degraded`` and ``clean`` HWC float32 RGB or grey 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import cv2
 import numpy as np
@@ -18,6 +18,8 @@ import numpy as np
 from agan.data.degradations.batched import batchable, degrade_batch
 from agan.data.io import ImageReadError
 from agan.data.sources import DatasetError, MultiSource, Source, part_label, visible_mask
+
+T = TypeVar("T")
 
 #: Seconds to wait before each new try at reading a training image that failed to read.
 READ_RETRY_SECONDS = (0.5, 2.0)
@@ -99,26 +101,22 @@ class PatchDataset:
             self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.source)))
         return int(self._order[1][offset])
 
-    def _load(self, image: int, rng: np.random.Generator, crop: tuple[int, int, int, int]) -> dict[str, Any]:
-        """``source.load``, tried again after each of :data:`READ_RETRY_SECONDS` when a file cannot be read
-        (a network disk that drops out for a moment); the same ``rng`` state each time."""
-        state = rng.bit_generator.state
+    def _retried(self, read: Callable[[], T], rng: np.random.Generator | None = None) -> T:
+        """``read()``, tried again after each of :data:`READ_RETRY_SECONDS` when a file cannot be read
+        (a network disk that drops out for a moment), with ``rng`` back in its state each time."""
+        state = rng.bit_generator.state if rng is not None else None
         for wait in READ_RETRY_SECONDS:
             try:
-                return self.source.load(image, rng, crop=crop, masks=self.masks)
+                return read()
             except (ImageReadError, OSError):
                 time.sleep(wait)
-                rng.bit_generator.state = state
-        return self.source.load(image, rng, crop=crop, masks=self.masks)
+                if rng is not None:
+                    rng.bit_generator.state = state
+        return read()
 
-    def _load_clean(self, image: int, crop: tuple[int, int, int, int]) -> np.ndarray:
-        """``source.load_clean`` of a crop, with :meth:`_load`'s retries."""
-        for wait in READ_RETRY_SECONDS:
-            try:
-                return self.source.load_clean(image, crop)
-            except (ImageReadError, OSError):
-                time.sleep(wait)
-        return self.source.load_clean(image, crop)
+    def _load(self, image: int, rng: np.random.Generator, crop: tuple[int, int, int, int]) -> dict[str, Any]:
+        """``source.load`` of a crop, :meth:`_retried`."""
+        return self._retried(lambda: self.source.load(image, rng, crop=crop, masks=self.masks), rng)
 
     def _place(self, position: int) -> tuple[int, np.random.Generator, tuple[int, int, int, int], int]:
         """The image, the position's generator (after the crop's and the augmentation's draws), the crop
@@ -159,7 +157,7 @@ class PatchDataset:
         cleans, images = [], []
         for position in positions:
             image, _, crop, code = self._place(position)
-            clean = self._load_clean(image, crop)
+            clean = self._retried(lambda: self.source.load_clean(image, crop))
             if self.augment:
                 clean = augment([clean], code)[0]
             cleans.append(clean)
