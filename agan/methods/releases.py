@@ -182,9 +182,9 @@ def models_table(cards: dict[str, dict[str, Any]]) -> str:
                  not in (None, card["steps"]) else f"{card['steps']} steps")
         trained = f"{steps} on {card['hardware']}, {card['training_seconds'] / 60:.1f} min"
         earlier = (card.get("lineage") or [])[:-1]  # the stages before this run (a fine-tune's start)
-        if earlier:
-            trained = "; then ".join([f"{s['steps']} steps on {s['hardware']}, {s['minutes']:.1f} min" for s in earlier]
-                                     + [f"fine-tuned (`--init`) {trained}"])
+        if earlier:  # every stage after the first starts from the one before it
+            stages = [f"{s['steps']} steps on {s['hardware']}, {s['minutes']:.1f} min" for s in earlier] + [trained]
+            trained = "; then fine-tuned (`--init`) ".join(stages)
         lines.append(f"| `{name}` | {card.get('status', 'preview')} | {card['summary']} | {trained}, "
                      f"on `{_md(card['data'])}` |")
     lines += ["", "| model | test set | images | input | model | other network | best filter | verdict |",
