@@ -91,15 +91,7 @@ def poisson(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], 
         raise ValueError(f"poisson peak must be positive, got {peak}")
     peaks = (np.exp(rng.uniform(np.log(10), np.log(200), len(cleans))) if peak is None
              else np.full(len(cleans), float(peak))).astype(np.float32)[:, None, None, None]
-    lam = np.clip(cleans, 0.0, 1.0) * peaks
-    counts = _standard_normal(rng, lam.shape)
-    counts *= np.sqrt(lam)
-    counts += lam
-    np.round(counts, out=counts)
-    np.maximum(counts, 0.0, out=counts)
-    low = lam < noise.POISSON_NORMAL_FROM
-    if low.any():
-        counts[low] = rng.poisson(lam[low])
+    counts = noise.photon_counts(np.clip(cleans, 0.0, 1.0) * peaks, rng, lambda shape: _standard_normal(rng, shape))
     counts /= peaks
     return np.clip(counts, 0.0, 1.0, out=counts), _dense(cleans)
 

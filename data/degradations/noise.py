@@ -11,6 +11,8 @@ left as ``None`` is drawn from ``rng`` within the range its docstring gives.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import cv2
 import numpy as np
 
@@ -123,15 +125,24 @@ def poisson(
     peak = float(np.exp(rng.uniform(np.log(10), np.log(200)))) if peak is None else float(peak)
     if peak <= 0:
         raise ValueError(f"poisson peak must be positive, got {peak}")
-    lam = np.clip(clean, 0, 1) * np.float32(peak)
+    counts = photon_counts(np.clip(clean, 0, 1) * np.float32(peak), rng)
+    return finish(counts / np.float32(peak), _dense_mask(clean))
+
+
+def photon_counts(lam: np.ndarray, rng: np.random.Generator,
+                  standard_normal: Callable[[tuple[int, ...]], np.ndarray] | None = None) -> np.ndarray:
+    """Poisson counts of means ``lam`` (float32 array of any shape), as float32: exact below
+    :data:`POISSON_NORMAL_FROM`, ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, the
+    normal draws from ``standard_normal(shape)`` (default ``rng``'s)."""
     low = lam < POISSON_NORMAL_FROM
     if low.all():  # a dim shot: every count exact, no normal draws to throw away
-        counts = rng.poisson(lam).astype(np.float32)
-    else:
-        counts = np.maximum(np.round(lam + np.sqrt(lam) * rng.standard_normal(lam.shape, dtype=np.float32)), 0)
-        if low.any():
-            counts[low] = rng.poisson(lam[low])
-    return finish(counts / np.float32(peak), _dense_mask(clean))
+        return rng.poisson(lam).astype(np.float32)
+    normal = (standard_normal(lam.shape) if standard_normal is not None
+              else rng.standard_normal(lam.shape, dtype=np.float32))
+    counts = np.maximum(np.round(lam + np.sqrt(lam) * normal), 0)
+    if low.any():
+        counts[low] = rng.poisson(lam[low])
+    return counts
 
 
 #: Bernstein weights of a quadratic Bezier at 32 points: ``points = _BEZIER @ [start, control, end]``.
