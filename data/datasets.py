@@ -15,6 +15,7 @@ from typing import Any, Callable, TypeVar
 import cv2
 import numpy as np
 
+from agan.data.degradations import draw_layers, has_layers
 from agan.data.degradations.batched import batchable, degrade_batch
 from agan.data.io import ImageReadError
 from agan.data.sources import DatasetError, MultiSource, Source, part_label, visible_mask
@@ -61,6 +62,10 @@ class PatchDataset:
     synthetic noise the patches are then degraded as one batch (several times
     faster at 40-64 pixels), the same crops with noise of the same distribution
     as one by one, drawn from ``default_rng([seed, first position, batch size])``.
+    With ``share`` > 1, synthetic weather drawn for one patch of a batch (from its
+    position's generator, as one by one) also degrades up to ``share - 1`` more patches
+    of photos of a similar size, each with its own crop, photo and flip or rotation
+    (applied after the weather): drawing the weather, not applying it, is the cost.
 
     Args:
         source: the images.
@@ -70,17 +75,20 @@ class PatchDataset:
         augment: random flips and 90-degree rotations.
         masks: narrow synthetic masks to what visibly changed (the GAN's attention
             targets); False leaves a degradation's own mask, for networks that use none.
+        share: patches of a batch that one weather draw degrades (1: a draw for every patch).
 
     Raises:
         DatasetError: an empty source, or an image smaller than the patch (named).
     """
 
     def __init__(self, source: Source | MultiSource, patch: int, *, seed: int = 0, length: int | None = None,
-                 augment: bool = True, masks: bool = True):
+                 augment: bool = True, masks: bool = True, share: int = 1):
         if len(source) == 0:
             raise DatasetError(f"{source.spec}: no images")
+        if int(share) < 1:
+            raise ValueError(f"share must be at least 1, got {share}")
         self.source, self.patch, self.seed, self.augment = source, int(patch), int(seed), augment
-        self.masks = masks
+        self.masks, self.share = masks, int(share)
         self.length = int(length) if length is not None else len(source)
         self.sizes = [source.size(i) for i in range(len(source))]
         small = list(dict.fromkeys(source.path(i) for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch))
@@ -133,12 +141,42 @@ class PatchDataset:
 
     def __getitem__(self, position: int) -> dict[str, Any]:
         image, rng, crop, code = self._place(position)
-        sample = self._load(image, rng, crop)
+        return self._augmented(self._load(image, rng, crop), code)
+
+    def _augmented(self, sample: dict[str, Any], code: int) -> dict[str, Any]:
         if self.augment:
             sample["degraded"], sample["clean"], sample["mask"] = augment(
                 [sample["degraded"], sample["clean"], sample["mask"]], code
             )
         return sample
+
+    def _shared_weather(self, positions: list[int]) -> list[dict[str, Any]]:
+        """The samples of ``positions``, each weather draw degrading up to ``share`` patches (see the class).
+
+        Patches join the open draw of their chain, patch shape and photo size class (short sides
+        within 25 %, so weather sized for one photo looks right on the others); a draw comes from
+        the generator of the position that opens it, under that photo's scale. Real pairs and
+        kinds without a layer form load one by one."""
+        samples, open_draws = [], {}
+        for position in positions:
+            image, rng, crop, code = self._place(position)
+            chain = self.source.degradation_of(image)
+            if chain is None or not has_layers(chain):
+                samples.append(self._augmented(self._load(image, rng, crop), code))
+                continue
+            side = min(self.sizes[image])
+            clean = self._retried(lambda: self.source.load_clean(image, crop))
+            key = (id(chain), clean.shape, round(np.log(side) / np.log(1.25)))
+            drawn = open_draws.get(key)
+            if drawn is None or drawn[1] == self.share:
+                drawn = open_draws[key] = [draw_layers(chain, rng, clean.shape, side / 512.0), 0]
+            drawn[1] += 1
+            degraded, mask = drawn[0](clean)
+            if self.masks:
+                mask = visible_mask(mask, degraded, clean)
+            samples.append(self._augmented({"degraded": degraded, "clean": clean, "mask": mask,
+                                            "name": self.source.name(image)}, code))
+        return samples
 
     def __getitems__(self, positions: list[int]) -> list[dict[str, Any]]:
         """The samples of several positions (a DataLoader's batch), noise degraded as one batch.
@@ -152,6 +190,8 @@ class PatchDataset:
         single position, position by position.
         """
         chain = self.source.shared_degradation
+        if len(positions) >= 2 and self.share > 1 and (chain is None or not batchable(chain)):
+            return self._shared_weather(positions)
         if len(positions) < 2 or chain is None or not batchable(chain):
             return [self[p] for p in positions]
         cleans, images = [], []

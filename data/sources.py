@@ -160,6 +160,10 @@ class Source:
         """The synthetic degradation chain every image gets, or None for real pairs."""
         return self.degradation or None
 
+    def degradation_of(self, index: int) -> list[Call] | None:
+        """The synthetic degradation chain image ``index`` gets, or None for a real pair."""
+        return self.degradation or None
+
     def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None,
              masks: bool = True) -> dict[str, Any]:
         """Sample ``index``, optionally cropped to ``(top, left, height, width)``.
@@ -262,6 +266,10 @@ class MultiSource:
         """The synthetic degradation chain of every part when they all share one, else None."""
         chains = [part.shared_degradation for part in self.parts]
         return chains[0] if chains[0] is not None and all(c == chains[0] for c in chains) else None
+
+    def degradation_of(self, index: int) -> list[Call] | None:
+        source, inner = self._at(index)
+        return source.degradation_of(inner)
 
     def preload(self) -> int:
         return sum(part.preload() for part in self.parts)

@@ -1,6 +1,6 @@
 """Patches per second of each recipe's training data pipeline, one process, beside the decode rate of its files.
 
-    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 1200] [--threads 1] [--one-by-one] [--malloc-default]
+    python scripts/bench_data.py [--folder ../shared/data/bsds432] [--files 100] [--patches 1200] [--threads 1] [--one-by-one] [--share K] [--malloc-default]
 
 For each pipeline (Gaussian sigma 25 at 40x40, noise-mix at 64x64, the weather
 models' weather-mix at 128x128) a ``PatchDataset`` over the first ``--files``
@@ -9,7 +9,9 @@ DataLoader worker fetches them (``__getitems__``: the noise pipelines degrade a
 batch at once; ``--one-by-one`` fetches patch by patch instead), once reading each patch's
 photo from disk (as agan did before it decoded photos once) and once from the
 photos decoded once into memory, with masks only for the weather (the GAN's)
-pipeline (what training does now). The decode rate is ``read_pixels`` over the
+pipeline (what training does now). The weather runs as the weather recipes run it
+(their ``share_weather``) and, in the "sharing draws" row, with one weather draw degrading
+``--share`` patches of a batch (``agan train --share-weather``). The decode rate is ``read_pixels`` over the
 same files; every rate is the best of three runs, so that another process's load
 shows less. Targets (issue 12), as a ratio to the decode
 rate: Gaussian >= 5x, noise-mix >= 4x, weather >= 1.2x. Also prints the memory the
@@ -21,6 +23,7 @@ which speeds up the decode more than the pipelines); ``--malloc-default`` leaves
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -34,10 +37,15 @@ from agan.device import reuse_freed_memory  # noqa: E402
 from agan.data.io import list_images, read_pixels  # noqa: E402
 from agan.data.sources import open_source  # noqa: E402
 
-PIPELINES = (  # name, degradation, patch side, batch, whether the model trains on masks (the GAN), target ratio
-    ("gaussian-25 40x40", "gaussian(sigma=25)", 40, 128, False, 5.0),
-    ("noise-mix 64x64", "noise-mix", 64, 64, False, 4.0),
-    ("weather 128x128", "weather-mix(kinds=1,among=raindrop|rain|snow|dust)", 128, 16, True, 1.2),
+RECIPES = Path(__file__).resolve().parent / "recipes"
+#: The weather recipes' share_weather: patches of a batch that one weather draw degrades.
+WEATHER_SHARE = json.loads((RECIPES / "attentive-gan-weather.json").read_text()).get("share_weather", 1)
+WEATHER = "weather-mix(kinds=1,among=raindrop|rain|snow|dust)"
+PIPELINES = (  # name, degradation, patch side, batch, masks (the GAN's), weather share (None: --share), target
+    ("gaussian-25 40x40", "gaussian(sigma=25)", 40, 128, False, 1, 5.0),
+    ("noise-mix 64x64", "noise-mix", 64, 64, False, 1, 4.0),
+    ("weather 128x128", WEATHER, 128, 16, True, WEATHER_SHARE, 1.2),
+    ("  sharing draws", WEATHER, 128, 16, True, None, 1.2),
 )
 
 
@@ -78,6 +86,8 @@ def main() -> None:
     parser.add_argument("--one-by-one", action="store_true", help="Fetch patch by patch (batches of 1).")
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (a DataLoader worker's share).")
     parser.add_argument("--malloc-default", action="store_true", help="Leave glibc's malloc as it is.")
+    parser.add_argument("--share", type=int, default=4,
+                        help="Patches one weather draw degrades in the sharing row (--share-weather; default 4).")
     args = parser.parse_args()
     reused = False if args.malloc_default else reuse_freed_memory()
     if not args.folder.is_dir():
@@ -88,16 +98,18 @@ def main() -> None:
     print(f"{len(files)} files of {args.folder}; one process, OpenCV threads {args.threads}; "
           f"freed memory kept for reuse: {'yes' if reused else 'no'}")
     print(f"decode: {decode:.0f} files/s")
-    print(f"patches fetched {'one by one' if args.one_by_one else 'in batches (gaussian 128, noise-mix 64, weather 16)'}")
+    print(f"patches fetched {'one by one' if args.one_by_one else 'in batches (gaussian 128, noise-mix 64, weather 16)'}; "
+          f"a weather draw degrades {WEATHER_SHARE} patch(es) as in the recipes, {args.share} in the sharing row")
     print(f"{'pipeline':<20} {'from disk /s':>12} {'ratio':>6} {'decoded once /s':>16} {'ratio':>6}  target")
     spec_paths = ",".join(str(p) for p in files)
-    for name, kind, patch, batch, masks, target in PIPELINES:
+    for name, kind, patch, batch, masks, share, target in PIPELINES:
         batch = 1 if args.one_by_one else batch
-        streamed = patches_per_second(PatchDataset(open_source(f"synthetic:{kind}:{spec_paths}"), patch),
+        share = args.share if share is None else share
+        streamed = patches_per_second(PatchDataset(open_source(f"synthetic:{kind}:{spec_paths}"), patch, share=share),
                                       args.patches // 4, batch)
         source = open_source(f"synthetic:{kind}:{spec_paths}")
         held = source.preload()
-        cached = patches_per_second(PatchDataset(source, patch, masks=masks), args.patches, batch)
+        cached = patches_per_second(PatchDataset(source, patch, masks=masks, share=share), args.patches, batch)
         verdict = "meets" if cached / decode >= target else "MISSES"
         print(f"{name:<20} {streamed:>12.0f} {streamed / decode:>5.2f}x {cached:>16.0f} {cached / decode:>5.2f}x  "
               f">= {target:g}x: {verdict}")

@@ -34,21 +34,31 @@ for name in "${NAMES[@]}"; do
         --init "$name" --minutes "$MINUTES" --workers "$workers" "$@" > "$LOCAL/$name.log" 2>&1 &
     pids+=($!)
 done
+# pack NAME: release best.pt's weights, plot the curves and pack the run folder into OUT/NAME.tar.gz
+pack() {
+    local name=$1 run=$LOCAL/runs/$1
+    [ -f "$run/checkpoints/best.pt" ] || return 0
+    agan release "$run" "$name" --out "$run/release" --data-root "$LOCAL/data" > /dev/null
+    agan plot "$run" > /dev/null
+    local last_sample
+    last_sample=$(ls "$run/samples" 2>/dev/null | tail -n 1)
+    tar czf "$OUT/$name.tar.gz" -C "$LOCAL/runs" "$name/config.json" "$name/metrics.jsonl" "$name/curves.png" \
+        "$name/release" ${last_sample:+"$name/samples/$last_sample"}
+    echo "$name: $(tail -n 1 "$LOCAL/$name.log") -> $OUT/$name.tar.gz"
+}
 failed=0
+packs=()
 for i in "${!NAMES[@]}"; do
     name=${NAMES[$i]}
     if ! wait "${pids[$i]}"; then
         echo "$name: training failed; the end of its log:" && tail -n 5 "$LOCAL/$name.log"
         failed=$((failed + 1))
     fi
-    run=$LOCAL/runs/$name
-    [ -f "$run/checkpoints/best.pt" ] || continue
-    agan release "$run" "$name" --out "$run/release" --data-root "$LOCAL/data" > /dev/null
-    agan plot "$run" > /dev/null
-    last_sample=$(ls "$run/samples" 2>/dev/null | tail -n 1)
-    tar czf "$OUT/$name.tar.gz" -C "$LOCAL/runs" "$name/config.json" "$name/metrics.jsonl" "$name/curves.png" \
-        "$name/release" ${last_sample:+"$name/samples/$last_sample"}
-    echo "$name: $(tail -n 1 "$LOCAL/$name.log") -> $OUT/$name.tar.gz"
+    pack "$name" &  # the four packs run at once: each starts a Python of its own
+    packs+=($!)
+done
+for pid in "${packs[@]}"; do
+    wait "$pid" || failed=$((failed + 1))
 done
 rm -rf "$LOCAL"
 exit $((failed > 0))

@@ -141,9 +141,9 @@ def test_weather_mix_draws_its_kinds_among_the_given_ones(monkeypatch):
 
     applied = []
     for name, function in list(weather._KINDS.items()):
-        def record(image, rng, _name=name, _function=function):
+        def record(rng, shape, scale, _name=name, _function=function):
             applied.append(_name)
-            return _function(image, rng)
+            return _function(rng, shape, scale)
         monkeypatch.setitem(weather._KINDS, name, record)
     clean, seen = scene(48, 48, seed=3), set()
     for seed in range(24):

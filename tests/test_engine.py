@@ -14,6 +14,7 @@ from agan.cli import main
 from agan.data.io import read_image, write_image
 from agan.methods import releases as pretrained
 from agan.nets.checkpoints import load_checkpoint
+from agan.training import engine as engine_module
 from agan.training import release
 from agan.training.config import TrainConfig, resolve_config
 from agan.training.engine import Trainer, TrainingError
@@ -373,7 +374,9 @@ def test_a_resume_says_which_changed_options_take_effect(tmp_path, photos):
     assert "resume: lr 0.5 ignored: the run was started with 0.001" in result.stderr
 
 
-def test_bf16_autocast_trains_on_the_cpu(tmp_path, photos):
+def test_bf16_autocast_trains_on_the_cpu(tmp_path, photos, monkeypatch):
+    # as on a CPU with AMX / AVX-512 BF16 (elsewhere bf16 is emulated: slow, but the same numbers)
+    monkeypatch.setattr(engine_module, "cpu_bf16_instructions", lambda: ("amx_bf16",))
     fp32 = Trainer(_config("unet", photos, tmp_path / "fp32", iters=4), log=lambda *_: None)
     bf16 = Trainer(_config("unet", photos, tmp_path / "bf16", iters=4, amp="bf16"), log=lambda *_: None)
     assert bf16.amp_dtype == torch.bfloat16 and fp32.amp_dtype is None
@@ -384,6 +387,24 @@ def test_bf16_autocast_trains_on_the_cpu(tmp_path, photos):
     a, b = (_losses(tmp_path / name, "train/total") for name in ("fp32", "bf16"))
     assert all(math.isfinite(v) for v in b) and a != b  # bf16 rounding shows in the loss
     assert b[-1] == pytest.approx(a[-1], rel=0.1)
+
+
+def test_bf16_falls_back_to_fp32_on_a_cpu_that_would_emulate_it(tmp_path, photos, monkeypatch):
+    monkeypatch.setattr(engine_module, "cpu_bf16_instructions", lambda: ())
+    notes: list[str] = []
+    trainer = Trainer(_config("unet", photos, tmp_path / "run", iters=1, amp="bf16"), log=notes.append)
+    assert trainer.amp_dtype is None and not trainer._channels_last
+    assert any("no AMX or AVX-512 BF16" in note and "fp32" in note for note in notes)
+
+
+def test_share_weather_reaches_the_training_patches(tmp_path, photos):
+    config = _config("unet", photos, tmp_path / "run", iters=2, data=f"synthetic:rain:{photos}", share_weather=3)
+    trainer = Trainer(config, log=lambda *_: None)
+    assert trainer.train_set.share == 3
+    trainer.fit()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["share_weather"] == 3
+    with pytest.raises(Exception, match="share_weather must be at least 1"):
+        _config("unet", photos, tmp_path / "bad", share_weather=0).check()
 
 
 def test_warmup_ramps_the_learning_rate_in():

@@ -64,6 +64,7 @@ class TrainConfig:
     minutes: float | None = None  # a time budget: after a warm-up, iters is set so the schedule ends in it
     device: str = "auto"
     workers: int = 0
+    share_weather: int = 1  # training patches of a batch that one synthetic weather draw degrades
     log_every: int = 10
     val_every: int = 200
     val_limit: int = 4
@@ -114,6 +115,7 @@ class TrainConfig:
             (self.loss in ("mse", "l1"), "loss must be mse or l1"),
             (self.perceptual in ("vgg", "none"), "perceptual must be vgg or none"),
             (self.d_ratio >= 1, "d_ratio must be at least 1"),
+            (self.share_weather >= 1, "share_weather must be at least 1"),
             (self.ema is None or 0 < self.ema < 1, "ema must be a decay in (0, 1)"),
             (self.log_every >= 1 and self.val_every >= 1 and self.save_every >= 1, "log/val/save intervals must be >= 1"),
         ]

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from agan.data.degradations import noise, weather
+from agan.data.degradations._shapes import Apply
 from agan.data.spec import Call, SpecError, format_call, lookup, parse_calls
 
 Degradation = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -105,7 +106,40 @@ def degrade(
     return image, mask
 
 
+def has_layers(chain: list[Call]) -> bool:
+    """Whether every kind of a parsed chain is weather with a layer form (:data:`weather.LAYERS`)."""
+    return bool(chain) and all(name in weather.LAYERS for name, _ in chain)
+
+
+def draw_layers(chain: list[Call], rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> Apply:
+    """A weather chain (see :func:`has_layers`) drawn once for HWC images of ``shape`` at size scale
+    ``scale`` (photo short side / 512), as a function that applies it to any such image.
+
+    ``draw_layers(chain, rng, clean.shape, s)(clean)`` is ``degrade(clean, chain, rng)`` under
+    ``photo_scale(512 * s)``, the same values; the drawn layers can be applied to other images of
+    the shape too (training patches that share one weather draw).
+
+    Raises:
+        SpecError: a parameter out of its range (named with its kind).
+    """
+    layers = []
+    for name, params in chain:
+        try:
+            layers.append(weather.LAYERS[name](rng, shape, scale, **params))
+        except ValueError as err:
+            raise SpecError(f"{format_call(name, params)}: {err}") from None
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        image, mask = clean, None
+        for layer in layers:
+            image, step_mask = layer(image)
+            mask = step_mask if mask is None else np.maximum(mask, step_mask)
+        return image, mask
+
+    return apply
+
+
 __all__ = [
     "DEGRADATIONS", "NOISE_KINDS", "WEATHER_KINDS", "SPARSE_KINDS",
-    "Degradation", "degrade", "get_degradation", "parse_degradation",
+    "Degradation", "degrade", "draw_layers", "get_degradation", "has_layers", "parse_degradation",
 ]

@@ -3,10 +3,14 @@ stamps of streaks, drops and flakes, low-frequency fields. Arrays are HW or HWC 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
+
+#: A drawn weather layer: applies it to an HWC float32 image in [0, 1] of the shape it was drawn
+#: for, returning ``(degraded, mask)`` as the kind's function does.
+Apply = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 _THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
 
@@ -86,6 +90,13 @@ def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
     small = cv2.GaussianBlur(small, (0, 0), np.sqrt(max(sigma**2 - 0.25 * k * k, 0.09)) / k,
                              borderType=cv2.BORDER_REFLECT_101)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(x.shape)
+
+
+def _fits(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``image``, checked to be of the ``shape`` a layer was drawn for (ValueError otherwise)."""
+    if image.shape != tuple(shape):
+        raise ValueError(f"a weather layer drawn for shape {tuple(shape)} cannot apply to an image of {image.shape}")
+    return image
 
 
 def _chan(x: np.ndarray, c: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 from agan.data.degradations._common import finish, size_scale
 from agan.data.degradations._shapes import (
     _COARSE_DROPS,
+    Apply,
     _THR,
     _around,
     _blob,
@@ -17,6 +18,7 @@ from agan.data.degradations._shapes import (
     _gblur,
     _pick,
     _severity,
+    _fits,
     _smoothstep,
 )
 from agan.data.image import check_image
@@ -53,8 +55,19 @@ def raindrop(
         ``(degraded, mask)``; the mask is 1 on the drops (defocused alpha > 0.03).
     """
     img = np.ascontiguousarray(check_image(clean, "clean"))
-    h, w, c = img.shape
-    s = size_scale(img)
+    return raindrop_layer(rng, img.shape, size_scale(img), severity=severity, count=count, radius=radius,
+                          blur=blur, slide=slide, highlight=highlight, merge=merge)(img)
+
+
+def raindrop_layer(
+    rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
+    count: float | None = None, radius: float | None = None, blur: float | None = None,
+    slide: float | None = None, highlight: float | None = None, merge: float | None = None,
+) -> Apply:
+    """The drops of :func:`raindrop` for an HWC image of ``shape`` at size scale ``s``, drawn from
+    ``rng`` (as :func:`raindrop` draws them), as a function that applies them to such an image
+    (each drop refracts the image it is applied to)."""
+    h, w, c = shape
     sev = _severity(rng, severity)
     r0 = max(_around(rng, radius, 8, 30, sev) * s, 0.8)
     sig = _around(rng, blur, 0.8, 4.0, sev) * s
@@ -138,10 +151,17 @@ def raindrop(
 
         mapx, mapy = up(mapx * f + 0.5 * (f - 1)), up(mapy * f + 0.5 * (f - 1))
         alpha, shade, spec = up(alpha), up(shade), up(spec)
-    view = _gblur(img, (0.6 + 1.4 * sev) * s)  # the refracted scene is out of focus too
-    drops = cv2.remap(view, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
-    drops = _gblur(drops * _chan(shade, c) + _chan(spec, c), sig)
+    shade3, spec3 = _chan(shade, c), _chan(spec, c)
     a = _gblur(alpha, 0.7 * sig + 0.3 * s)
-    a3 = _chan(a, c)
-    out = img + (drops.clip(0.0, 1.0) - img) * a3
-    return finish(out, (a > _THR).astype(np.float32))
+    a3, mask = _chan(a, c), (a > _THR).astype(np.float32)
+    view_sigma = (0.6 + 1.4 * sev) * s
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        img = np.ascontiguousarray(_fits(clean, shape))
+        view = _gblur(img, view_sigma)  # the refracted scene is out of focus too
+        drops = cv2.remap(view, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
+        drops = _gblur(drops * shade3 + spec3, sig)
+        out = img + (drops.clip(0.0, 1.0) - img) * a3
+        return finish(out, mask)
+
+    return apply

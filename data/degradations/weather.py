@@ -5,7 +5,11 @@ Convention: ``clean`` is HWC float32 in [0, 1], 1 (grey) or 3 (RGB) channels;
 same seed gives a bit-identical pair; ``degraded`` has the shape and dtype of
 ``clean`` and is clipped to [0, 1]; ``mask`` is HW float32 in [0, 1], 1 where
 the image was corrupted. A parameter left as ``None`` is drawn from ``rng``
-within the range its docstring gives.
+within the range its docstring gives. Each kind ``K`` also has a form
+``K_layer(rng, shape, s, **params)`` that draws everything for an image of ``shape``
+at size scale ``s`` first (none of the draws depends on the pixels) and returns a
+function that applies it: ``K(clean, rng)`` is ``K_layer(rng, clean.shape, s)(clean)``,
+and one draw can degrade several images of that shape (see :data:`LAYERS`).
 
 Each sparse kind (raindrop, rain, snow, dust) takes one ``severity`` in [0, 1]
 (0 light, 1 heavy) that sets the centre of every other parameter's range; by
@@ -36,7 +40,7 @@ veil or haze adds its strength ``1 - t`` to the mask.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -44,12 +48,14 @@ import numpy as np
 from agan.data.degradations._common import finish, size_scale
 from agan.data.degradations._shapes import (
     _THR,
+    Apply,
     _airlight,
     _around,
     _blob,
     _chan,
     _count,
     _fill,
+    _fits,
     _geometric,
     _lowfreq,
     _pick,
@@ -57,7 +63,8 @@ from agan.data.degradations._shapes import (
     _smoothstep,
     _stamp,
 )
-from agan.data.degradations.raindrop import raindrop
+from agan.data.degradations.raindrop import raindrop as raindrop  # re-exported: a weather kind
+from agan.data.degradations.raindrop import raindrop_layer
 from agan.data.image import check_image
 
 
@@ -98,8 +105,20 @@ def rain(
         ``(degraded, mask)``; the mask is 1 on the streaks (opacity > 0.03), max'd with 1 - t.
     """
     img = check_image(clean, "clean")
-    h, w, c = img.shape
-    s = size_scale(img)
+    return rain_layer(rng, img.shape, size_scale(img), severity=severity, angle=angle, density=density,
+                      length=length, width=width, brightness=brightness, layers=layers, veil=veil,
+                      airlight=airlight)(img)
+
+
+def rain_layer(
+    rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
+    angle: float | None = None, density: float | None = None, length: float | None = None,
+    width: float | None = None, brightness: float | None = None, layers: int | None = None,
+    veil: float | None = None, airlight: float | None = None,
+) -> Apply:
+    """The rain of :func:`rain` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
+    (as :func:`rain` draws it), as a function that applies it to such an image."""
+    h, w, c = shape
     sev = _severity(rng, severity)
     ang, dens = _pick(rng, angle, -30, 30), _geometric(rng, density, 250, 400, sev)
     ln, wd = _geometric(rng, length, 20, 150, sev, 0.25) * s, _around(rng, width, 1.2, 3.0, sev) * s
@@ -124,15 +143,22 @@ def rain(
                        taper=0.0 if crisp else 0.7, fade=0.5)
         layer *= np.float32(br * (1 - 0.45 * f) * rng.uniform(0.9, 1.1))
         keep *= 1.0 - np.clip(layer, 0.0, 1.0)
-    out = 1.0 - (1.0 - img) * _chan(keep, c)
+    keep3 = _chan(keep, c)
     mask = (1.0 - keep > _THR).astype(np.float32)
+    haze_amount = v3 = a = None
     if vl > 0:
         a = np.float32(airlight if airlight is not None else 0.95 - 0.7 * rng.random() ** 2)
         haze_amount = vl * _depth(rng, h, w) ** np.float32(rng.uniform(0.7, 1.5))
         v3 = _chan(haze_amount, c)
-        out += v3 * (a - out)
         mask = np.maximum(mask, haze_amount)
-    return finish(out, mask)
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = 1.0 - (1.0 - _fits(clean, shape)) * keep3
+        if v3 is not None:
+            out += v3 * (a - out)
+        return finish(out, mask)
+
+    return apply
 
 
 def snow(
@@ -161,8 +187,18 @@ def snow(
         ``(degraded, mask)``; the mask is 1 on the flakes (opacity > 0.03), max'd with ``veil``.
     """
     img = check_image(clean, "clean")
-    h, w, c = img.shape
-    s = size_scale(img)
+    return snow_layer(rng, img.shape, size_scale(img), severity=severity, flakes=flakes, size=size, veil=veil,
+                      angle=angle, motion=motion)(img)
+
+
+def snow_layer(
+    rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
+    flakes: float | None = None, size: float | None = None, veil: float | None = None,
+    angle: float | None = None, motion: float | None = None,
+) -> Apply:
+    """The snow of :func:`snow` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
+    (as :func:`snow` draws it), as a function that applies it to such an image."""
+    h, w, c = shape
     sev = _severity(rng, severity)
     fl, sz = _geometric(rng, flakes, 400, 3000, sev), _around(rng, size, 3, 8, sev) * s
     vl = _around(rng, veil, 0.0, 0.25, sev) if veil is not None or rng.random() < sev else 0.0
@@ -179,12 +215,18 @@ def snow(
         layer = _stamp(rng, h, w, n, lo, hi, r, 0.5 * mo * msh, ai, None if soft is None else soft * r)
         keep *= 1.0 - layer
     k3 = _chan(keep, c)
-    out = img * k3 + white * (1.0 - k3)
+    snow_white = white * (1.0 - k3)
     mask = (1.0 - keep > _THR).astype(np.float32)
     if vl > 0:
-        out = out * (1 - vl) + vl * white
         mask = np.maximum(mask, vl)
-    return finish(out, mask)
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = _fits(clean, shape) * k3 + snow_white
+        if vl > 0:
+            out = out * (1 - vl) + vl * white
+        return finish(out, mask)
+
+    return apply
 
 
 def dust(
@@ -212,8 +254,18 @@ def dust(
         ``(degraded, mask)``; the mask is 1 on blobs and specks (opacity > 0.03), max'd with 1 - t.
     """
     img = np.ascontiguousarray(check_image(clean, "clean"))
-    h, w, c = img.shape
-    s = size_scale(img)
+    return dust_layer(rng, img.shape, size_scale(img), severity=severity, spots=spots, size=size,
+                      particles=particles, haze=haze)(img)
+
+
+def dust_layer(
+    rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
+    spots: float | None = None, size: float | None = None, particles: float | None = None,
+    haze: float | None = None,
+) -> Apply:
+    """The dust of :func:`dust` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
+    (as :func:`dust` draws it), as a function that applies it to such an image."""
+    h, w, c = shape
     sev = _severity(rng, severity)
     per, r0 = _geometric(rng, spots, 4, 40, sev), max(_around(rng, size, 8, 35, sev) * s, 0.7)
     npart = _geometric(rng, particles, 60, 600, sev)
@@ -244,9 +296,9 @@ def dust(
         dark = 1.0 - (1.0 - dark) * (1.0 - _stamp(rng, h, w, int(0.75 * m), lo, hi, rad * s))
         light = 1.0 - (1.0 - light) * (1.0 - _stamp(rng, h, w, m - int(0.75 * m), lo, 0.8 * hi, rad * s))
     tone = _fill(h, w, _airlight(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c))
-    out = img * _chan(1.0 - dark, c)
-    out += _chan(light, c) * (tone - out)
+    keep3, light3 = _chan(1.0 - dark, c), _chan(light, c)
     mask = (1.0 - (1.0 - dark) * (1.0 - light) > _THR).astype(np.float32)
+    A = v3 = None
     if hz > 0:
         A = _fill(h, w, _airlight(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c))
         veil = np.full((h, w), hz, np.float32)
@@ -254,9 +306,16 @@ def dust(
             veil *= 0.6 + 0.8 * _lowfreq(rng, h, w, rng.uniform(1.5, 4.0))
         veil = np.clip(veil, 0.0, 1.0)
         v3 = _chan(veil, c)
-        out = out * (1.0 - v3) + A * v3
         mask = np.maximum(mask, veil)
-    return finish(out, mask)
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = _fits(clean, shape) * keep3
+        out += light3 * (tone - out)
+        if v3 is not None:
+            out = out * (1.0 - v3) + A * v3
+        return finish(out, mask)
+
+    return apply
 
 
 def _depth(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -293,16 +352,28 @@ def haze(
         ``(degraded, mask)``; the mask is 1 - t (soft).
     """
     img = check_image(clean, "clean")
-    h, w, c = img.shape
+    return haze_layer(rng, img.shape, size_scale(img), beta=beta, airlight=airlight)(img)
+
+
+def haze_layer(rng: np.random.Generator, shape: tuple[int, ...], s: float, *, beta: float | None = None,
+               airlight: float | None = None) -> Apply:
+    """The haze of :func:`haze` for an HWC image of ``shape`` (``s`` unused: haze has no sizes),
+    drawn from ``rng`` (as :func:`haze` draws it), as a function that applies it to such an image."""
+    h, w, c = shape
     b, a = _pick(rng, beta, 0.3, 1.5), _pick(rng, airlight, 0.7, 1.0)
     t = np.exp(-b * _depth(rng, h, w)).astype(np.float32)
     A = np.full(c, a, np.float32) if c == 1 else np.float32(a) + rng.uniform(-0.03, 0.03, 3).astype(np.float32)
     t3 = _chan(t, c)
-    out = img * t3 + _fill(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)
-    return finish(out, 1.0 - t)
+    airlight_part = _fill(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return finish(_fits(clean, shape) * t3 + airlight_part, 1.0 - t)
+
+    return apply
 
 
-_KINDS = {"haze": haze, "rain": rain, "snow": snow, "raindrop": raindrop, "dust": dust}  # scene to lens order
+_KINDS = {"haze": haze_layer, "rain": rain_layer, "snow": snow_layer, "raindrop": raindrop_layer,
+          "dust": dust_layer}  # scene to lens order
 
 
 def _kind_names(kinds: str | Sequence[str], what: str) -> set[str]:
@@ -335,6 +406,15 @@ def weather_mix(
         ``(degraded, mask)``; the mask is the element-wise maximum of the kinds' masks.
     """
     img = check_image(clean, "clean")
+    return weather_mix_layer(rng, img.shape, size_scale(img), kinds=kinds, among=among)(img)
+
+
+def weather_mix_layer(
+    rng: np.random.Generator, shape: tuple[int, ...], s: float, *, kinds: int | str | Sequence[str] | None = None,
+    among: str | Sequence[str] | None = None,
+) -> Apply:
+    """The weather of :func:`weather_mix` for an HWC image of ``shape`` at size scale ``s``, drawn from
+    ``rng`` (as :func:`weather_mix` draws it), as a function that applies it to such an image."""
     if kinds is None or isinstance(kinds, (int, np.integer)):
         allowed = set(_KINDS) if among is None else _kind_names(among, "among")
         pool = [name for name in _KINDS if name in allowed]
@@ -346,9 +426,17 @@ def weather_mix(
         if among is not None:
             raise ValueError("among= applies to a number of kinds, not to named kinds")
         picked = _kind_names(kinds, "kinds")
-    out, mask = img, np.zeros(img.shape[:2], np.float32)
-    for name, fn in _KINDS.items():
-        if name in picked:
-            out, m = fn(out, rng)
+    layers = [draw(rng, shape, s) for name, draw in _KINDS.items() if name in picked]
+
+    def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out, mask = _fits(clean, shape), np.zeros(shape[:2], np.float32)
+        for layer in layers:
+            out, m = layer(out)
             mask = np.maximum(mask, m)
-    return finish(out, mask)
+        return finish(out, mask)
+
+    return apply
+
+
+#: The layer function of each weather kind (see :data:`agan.data.degradations.WEATHER_KINDS`).
+LAYERS: dict[str, Callable[..., Apply]] = {**_KINDS, "weather-mix": weather_mix_layer}
