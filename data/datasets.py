@@ -171,12 +171,15 @@ class PatchDataset:
             if drawn is None or drawn[1] == self.share:
                 drawn = open_draws[key] = [draw_layers(chain, rng, clean.shape, side / 512.0), 0]
             drawn[1] += 1
-            degraded, mask = drawn[0](clean)
-            if self.masks:
-                mask = visible_mask(mask, degraded, clean)
-            samples.append(self._augmented({"degraded": degraded, "clean": clean, "mask": mask,
-                                            "name": self.source.name(image)}, code))
+            samples.append(self._augmented(self._synthetic(image, clean, *drawn[0](clean)), code))
         return samples
+
+    def _synthetic(self, image: int, clean: np.ndarray, degraded: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+        """The sample of a synthetic patch of ``image``, its mask narrowed to what visibly changed
+        when ``masks`` (as :meth:`Source.load` does)."""
+        if self.masks:
+            mask = visible_mask(mask, degraded, clean)
+        return {"degraded": degraded, "clean": clean, "mask": mask, "name": self.source.name(image)}
 
     def __getitems__(self, positions: list[int]) -> list[dict[str, Any]]:
         """The samples of several positions (a DataLoader's batch), noise degraded as one batch.
@@ -186,14 +189,15 @@ class PatchDataset:
         as :meth:`__getitem__` does, and the batch is degraded together from
         ``default_rng([seed, positions[0], len(positions)])``. Augmenting before the
         noise instead of after is the same in distribution for these kinds (they are
-        independent per pixel or have no preferred direction). Otherwise, and for a
+        independent per pixel or have no preferred direction). Otherwise weather draws
+        are shared when ``share`` > 1 (:meth:`_shared_weather`); else, and for a
         single position, position by position.
         """
-        chain = self.source.shared_degradation
-        if len(positions) >= 2 and self.share > 1 and (chain is None or not batchable(chain)):
-            return self._shared_weather(positions)
-        if len(positions) < 2 or chain is None or not batchable(chain):
+        if len(positions) < 2:
             return [self[p] for p in positions]
+        chain = self.source.shared_degradation
+        if chain is None or not batchable(chain):
+            return self._shared_weather(positions) if self.share > 1 else [self[p] for p in positions]
         cleans, images = [], []
         for position in positions:
             image, _, crop, code = self._place(position)
@@ -205,11 +209,7 @@ class PatchDataset:
         clean = np.stack(cleans)
         rng = np.random.default_rng([self.seed, int(positions[0]), len(positions)])
         degraded, masks = degrade_batch(clean, chain, rng, [min(self.sizes[i]) for i in images])
-        samples = []
-        for i, image in enumerate(images):
-            mask = visible_mask(masks[i], degraded[i], clean[i]) if self.masks else masks[i]
-            samples.append({"degraded": degraded[i], "clean": clean[i], "mask": mask, "name": self.source.name(image)})
-        return samples
+        return [self._synthetic(image, clean[i], degraded[i], masks[i]) for i, image in enumerate(images)]
 
 
 class ImageDataset:

@@ -162,7 +162,7 @@ class Source:
 
     def degradation_of(self, index: int) -> list[Call] | None:
         """The synthetic degradation chain image ``index`` gets, or None for a real pair."""
-        return self.degradation or None
+        return self.shared_degradation
 
     def load(self, index: int, rng: np.random.Generator, crop: tuple[int, int, int, int] | None = None,
              masks: bool = True) -> dict[str, Any]:

@@ -39,8 +39,8 @@ from agan.data.io import atomic_write_bytes, write_image
 from agan.data.overlap import leave_out
 from agan.data.sources import describe, open_source
 from agan.device import describe_hardware, resolve_device
-from agan.methods.precision import cpu_bf16_instructions
 from agan.errors import StoppedError
+from agan.methods.precision import cpu_bf16_instructions
 from agan.nets import count_parameters
 from agan.nets.architectures import get_architecture
 from agan.nets.checkpoints import load_checkpoint, save_checkpoint

@@ -15,10 +15,10 @@ from agan.data.degradations._shapes import (
     _blob,
     _chan,
     _count,
+    _fits,
     _gblur,
     _pick,
     _severity,
-    _fits,
     _smoothstep,
 )
 from agan.data.image import check_image

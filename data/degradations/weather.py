@@ -145,7 +145,7 @@ def rain_layer(
         keep *= 1.0 - np.clip(layer, 0.0, 1.0)
     keep3 = _chan(keep, c)
     mask = (1.0 - keep > _THR).astype(np.float32)
-    haze_amount = v3 = a = None
+    v3 = a = None
     if vl > 0:
         a = np.float32(airlight if airlight is not None else 0.95 - 0.7 * rng.random() ** 2)
         haze_amount = vl * _depth(rng, h, w) ** np.float32(rng.uniform(0.7, 1.5))
