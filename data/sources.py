@@ -155,6 +155,14 @@ class Source:
         """The clean image ``index``, optionally cut to ``(top, left, height, width)``: HWC float32 [0, 1]."""
         return self._image(self.path(index), crop, self.grey)
 
+    def clean_pixels(self, index: int, crop: tuple[int, int, int, int] | None = None
+                     ) -> tuple[np.ndarray, bool | None] | None:
+        """The clean image ``index`` as stored (HWC RGB or grey, uint8 for 8-bit files) cut to ``crop``, with
+        the ``grey`` that :func:`pixels_to_image` converts it with to :meth:`load_clean`'s image, when it
+        is decoded in memory (:meth:`preload`); else None."""
+        pixels = self.decoded.get(self.path(index))
+        return None if pixels is None else (_cut(pixels, crop), self.grey)
+
     @property
     def shared_degradation(self) -> list[Call] | None:
         """The synthetic degradation chain every image gets, or None for real pairs."""
@@ -260,6 +268,11 @@ class MultiSource:
     def load_clean(self, index: int, crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
         source, inner = self._at(index)
         return source.load_clean(inner, crop)
+
+    def clean_pixels(self, index: int, crop: tuple[int, int, int, int] | None = None
+                     ) -> tuple[np.ndarray, bool | None] | None:
+        source, inner = self._at(index)
+        return source.clean_pixels(inner, crop)
 
     @property
     def shared_degradation(self) -> list[Call] | None:

@@ -7,6 +7,7 @@ from torch.utils.data import DataLoader
 
 from agan.data.datasets import PatchDataset, augment
 from agan.data.degradations import get_degradation, parse_degradation
+from agan.data.degradations._common import photo_scale
 from agan.data.degradations.batched import batchable, degrade_batch
 from agan.data.io import write_image
 from agan.data.sources import open_source
@@ -19,8 +20,9 @@ def _residual_stats(spec: str, clean: np.ndarray, batched: bool) -> tuple[float,
         degraded, _ = degrade_batch(batch, parse_degradation(spec), np.random.default_rng(1), [512] * 64)
     else:
         kind, params = parse_degradation(spec)[0]
-        degraded = np.stack([get_degradation(kind)(c, np.random.default_rng([1, i]), **params)[0]
-                             for i, c in enumerate(batch)])
+        with photo_scale(512):  # the batch's photo side: scribble's strokes are sized for it
+            degraded = np.stack([get_degradation(kind)(c, np.random.default_rng([1, i]), **params)[0]
+                                 for i, c in enumerate(batch)])
     residual = degraded - batch
     return float(residual.mean()), float(residual.std())
 
@@ -31,12 +33,14 @@ def _residual_stats(spec: str, clean: np.ndarray, batched: bool) -> tuple[float,
     ("poisson(peak=60)", 0.4),  # counts of mean 24: the normal approximation
     ("poisson(peak=60)", 0.05),  # mean 3: exact
     ("salt-pepper(amount=0.1)", 0.5),
+    ("scribble", 0.5),
     ("noise-mix", 0.5),
 ])
 def test_a_batch_gets_noise_of_the_same_distribution_as_one_patch(spec, level):
     clean = np.full((32, 32, 3), level, np.float32)
     one_by_one, together = _residual_stats(spec, clean, False), _residual_stats(spec, clean, True)
-    tolerance = 0.15 if spec == "noise-mix" else 0.03  # noise-mix: which kinds a patch draws varies a lot
+    # noise-mix: which kinds a patch draws varies a lot; scribble: how many strokes, and where
+    tolerance = {"noise-mix": 0.15, "scribble": 0.1}.get(spec, 0.03)
     assert together[1] == pytest.approx(one_by_one[1], rel=tolerance)
     assert abs(together[0] - one_by_one[0]) < 0.002 + tolerance * one_by_one[1]
 
@@ -83,6 +87,24 @@ def test_a_batch_of_positions_has_the_crops_of_one_by_one_and_is_reproducible(ph
     assert not np.array_equal(other.__getitems__(positions)[0]["degraded"], batch[0]["degraded"])
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_a_batch_from_photos_decoded_in_memory_is_the_batch_read_from_disk(photos, grey):
+    write_image(photos / "p3.png", scene(48, 40, seed=3)[..., :1])  # a grey photo among colour ones
+    sixteen = photos / "sixteen.tif"
+    write_image(sixteen, scene(40, 40, seed=4), bits=16)
+    spec = f"synthetic:noise-mix:{photos}"
+    kept = open_source(spec, grey=grey)  # as training opens it: grey or colour for every photo
+    kept.preload()
+    in_memory = PatchDataset(kept, 24, seed=1, masks=False)
+    from_disk = PatchDataset(open_source(spec, grey=grey), 24, seed=1, masks=False)
+    files = [in_memory.source.path(in_memory.image_index(p)).name for p in range(40)]
+    alike = [p for p, name in enumerate(files) if name in ("p0.png", "p1.png", "p2.png")][:6]  # converted at once
+    for positions in (list(range(10)), alike):  # every kind of file mixed (patch by patch); 8-bit colour alone
+        for a, b in zip(in_memory.__getitems__(positions), from_disk.__getitems__(positions)):
+            assert all(np.array_equal(a[k], b[k]) for k in ("degraded", "clean", "mask"))
+            assert a["clean"].shape == (24, 24, 1 if grey else 3)
+
+
 def test_weather_and_real_pairs_are_fetched_one_by_one(photos):
     dataset = PatchDataset(open_source(f"synthetic:rain:{photos}"), 24, seed=5)
     for sample, position in zip(dataset.__getitems__([3, 4]), [3, 4]):
@@ -108,3 +130,59 @@ def test_augment_matches_numpy_flips_and_rotations():
             want = expected if array.ndim == 3 and array.shape[2] == 3 else (
                 expected[..., :1] if array.ndim == 3 else expected[..., 0])
             assert np.array_equal(got, want) and got.flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_of_a_batch_codes_each_patch_as_one_patch_alone(channels):
+    cleans = np.random.default_rng(0).random((3, 24, 40, channels), dtype=np.float32)
+    degraded, masks = degrade_batch(cleans, parse_degradation("jpeg(quality=25)"), np.random.default_rng(1), [40] * 3)
+    for clean, got in zip(cleans, degraded):
+        assert np.array_equal(got, get_degradation("jpeg")(clean, np.random.default_rng(2), quality=25)[0])
+    assert masks.shape == (3, 24, 40) and masks.min() == 1
+    qualities = degrade_batch(np.stack([cleans[0]] * 32), parse_degradation("jpeg"), np.random.default_rng(3), [40] * 32)[0]
+    errors = np.abs(qualities - cleans[0]).mean(axis=(1, 2, 3))
+    assert len(set(errors.tolist())) > 8  # quality drawn per patch from 10-60
+    with pytest.raises(ValueError, match="quality"):
+        degrade_batch(cleans, parse_degradation("jpeg(quality=0)"), np.random.default_rng(1), [40] * 3)
+
+
+def test_blur_of_a_batch_blurs_each_patch_as_one_patch_alone():
+    cleans = np.random.default_rng(0).random((3, 20, 24, 3), dtype=np.float32)
+    degraded, masks = degrade_batch(cleans, parse_degradation("blur(sigma=1.5)"), np.random.default_rng(1), [24] * 3)
+    for clean, got in zip(cleans, degraded):
+        assert np.array_equal(got, get_degradation("blur")(clean, np.random.default_rng(2), sigma=1.5)[0])
+    assert masks.min() == 1
+    drawn = degrade_batch(np.stack([cleans[0]] * 16), parse_degradation("blur"), np.random.default_rng(3), [24] * 16)[0]
+    assert len({float(np.abs(d - cleans[0]).mean()) for d in drawn}) == 16  # sigma drawn per patch
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_scribble_of_a_batch_draws_each_patch_s_strokes_as_one_by_one(channels):
+    from agan.data.degradations.noise import draw_strokes
+
+    cleans = np.random.default_rng(0).random((7, 48, 40, channels), dtype=np.float32)
+    sides = [300, 200, 512, 300, 400, 300, 600]
+    degraded, masks = degrade_batch(cleans, parse_degradation("scribble"), np.random.default_rng(4), sides)
+    rng = np.random.default_rng(4)  # the batch's draws: the counts, then every stroke's 8 uniforms
+    counts = rng.integers(3, 7, 7)
+    draws = np.split(rng.random((int(counts.sum()), 8)), np.cumsum(counts)[:-1])
+    assert len(set(counts.tolist())) > 1  # patches with different numbers of strokes
+    for clean, got, mask, own, side in zip(cleans, degraded, masks, draws, sides):
+        alone, coverage = clean.copy(), np.zeros(clean.shape[:2], np.float32)
+        draw_strokes(alone, coverage, own, side / 512)
+        assert np.allclose(got, np.clip(alone, 0, 1), atol=1e-6) and np.array_equal(mask, coverage > 0)
+        assert 0 < mask.mean() < 1
+
+
+def test_noise_mix_masks_are_ones_where_a_dense_kind_ran_and_the_strokes_or_flips_elsewhere():
+    from agan.data.degradations.batched import _DENSE, BATCHED
+
+    cleans = np.full((6, 16, 16, 3), 0.5, np.float32)
+    for name in _DENSE:  # the kinds named dense do give all-ones masks
+        assert BATCHED[name](cleans, np.random.default_rng(0), [64] * 6)[1].min() == 1.0
+    for name in ("salt-pepper", "scribble"):
+        assert BATCHED[name](cleans, np.random.default_rng(0), [64] * 6)[1].min() == 0.0
+    _, masks = degrade_batch(np.full((64, 16, 16, 3), 0.5, np.float32), parse_degradation("noise-mix(kinds=1)"),
+                             np.random.default_rng(1), [64] * 64)
+    covered = masks.mean(axis=(1, 2))
+    assert (covered == 1).sum() > 20 and ((covered > 0) & (covered < 1)).sum() > 5

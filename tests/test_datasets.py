@@ -251,3 +251,17 @@ def test_a_preloaded_source_gives_the_same_samples_without_reading_files(tmp_pat
     got = [PatchDataset(source, 24, seed=3)[p] for p in range(4)]
     for a, b in zip(expected, got):
         assert all(np.array_equal(a[k], b[k]) for k in ("degraded", "clean", "mask"))
+
+
+def test_position_draws_are_uniform_reproducible_and_depend_on_the_seed():
+    from agan.data.datasets import position_draws
+
+    draws = np.array([position_draws(0, p, (300, 7, 8)) for p in range(16000)])
+    assert draws.min(axis=0).tolist() == [0, 0, 0] and draws.max(axis=0).tolist() == [299, 6, 7]
+    codes = np.bincount(draws[:, 2], minlength=8)
+    assert float(((codes - 2000) ** 2 / 2000).sum()) < 30  # chi-square, 7 degrees of freedom
+    tops = np.bincount(draws[:, 0] * 10 // 300, minlength=10)  # tops spread over the whole range
+    assert tops.min() > 1400 and tops.max() < 1800
+    assert abs(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1]) < 0.03  # the draws of a position are independent
+    assert position_draws(0, 5, (300, 7, 8)) == draws[5].tolist()
+    assert sum(position_draws(1, p, (300,)) != position_draws(0, p, (300,)) for p in range(100)) > 95

@@ -17,10 +17,12 @@ import cv2
 import numpy as np
 
 from agan.data.degradations._common import finish, size_scale
+from agan.data.degradations._poisson import TOP as _EXACT_BELOW
+from agan.data.degradations._poisson import small_poisson
 from agan.data.image import check_image
 
 #: Poisson counts of at least this mean are drawn from the normal approximation.
-POISSON_NORMAL_FROM = 12.0
+POISSON_NORMAL_FROM = float(_EXACT_BELOW)
 
 
 def _dense_mask(image: np.ndarray) -> np.ndarray:
@@ -109,8 +111,9 @@ def poisson(
     """Shot noise: photon counts ``Poisson(clean * peak) / peak``.
 
     Counts of mean 12 or more are drawn from the normal approximation
-    ``round(lam + sqrt(lam) * N(0, 1))`` (numpy's exact Poisson sampler is six
-    times slower than the rest of a training patch); smaller means exactly.
+    ``round(lam + sqrt(lam) * N(0, 1))`` (an exact sampler is several times
+    slower than the rest of a training patch); smaller means exactly
+    (:func:`agan.data.degradations._poisson.small_poisson`).
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
@@ -132,16 +135,22 @@ def poisson(
 def photon_counts(lam: np.ndarray, rng: np.random.Generator,
                   standard_normal: Callable[[tuple[int, ...]], np.ndarray] | None = None) -> np.ndarray:
     """Poisson counts of means ``lam`` (float32 array of any shape), as float32: exact below
-    :data:`POISSON_NORMAL_FROM`, ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, the
-    normal draws from ``standard_normal(shape)`` (default ``rng``'s)."""
+    :data:`POISSON_NORMAL_FROM` (:func:`~agan.data.degradations._poisson.small_poisson`),
+    ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, the normal draws (one per such
+    count) from ``standard_normal(shape)`` (default ``rng``'s)."""
     low = lam < POISSON_NORMAL_FROM
-    if low.all():  # a dim shot: every count exact, no normal draws to throw away
-        return rng.poisson(lam).astype(np.float32)
-    normal = (standard_normal(lam.shape) if standard_normal is not None
-              else rng.standard_normal(lam.shape, dtype=np.float32))
-    counts = np.maximum(np.round(lam + np.sqrt(lam) * normal), 0)
+    if low.all():  # a dim shot: every count exact, no normal draws
+        return small_poisson(lam, rng).astype(np.float32)
+    high = ~low
+    bright = lam[high]
+    normal = (standard_normal(bright.shape) if standard_normal is not None
+              else rng.standard_normal(bright.shape, dtype=np.float32))
+    normal *= np.sqrt(bright)
+    normal += bright
+    counts = np.empty(lam.shape, np.float32)
+    counts[high] = np.maximum(np.rint(normal, out=normal), 0, out=normal)
     if low.any():
-        counts[low] = rng.poisson(lam[low])
+        counts[low] = small_poisson(lam[low], rng)
     return counts
 
 
@@ -190,16 +199,37 @@ def scribble(
     """
     clean = check_image(clean)
     h, w = clean.shape[:2]
-    scale = size_scale(clean)
     count = int(rng.integers(3, 7)) if lines is None else int(lines)
-    draws = rng.random((count, 8))  # per stroke: 5 for its shape, then width, ink and opacity
-    degraded = clean.copy()
-    mask = np.zeros((h, w), np.float32)
-    widths = (1.5 + 4.5 * draws[:, 5] if thickness is None else np.full(count, float(thickness))) * scale
-    for points, width, ink, opacity in zip(_stroke_points(draws[:, :5], h, w), np.round(widths).astype(int).tolist(),
-                                           (0.25 * draws[:, 6]).astype(np.float32),
-                                           (0.7 + 0.3 * draws[:, 7]).astype(np.float32)):
-        width = max(1, width)
+    degraded, mask = clean.copy(), np.zeros((h, w), np.float32)
+    draw_strokes(degraded, mask, rng.random((count, 8)), size_scale(clean), thickness)
+    return finish(degraded, (mask > 0).astype(np.float32))
+
+
+def stroke_shapes(draws: np.ndarray, h: int, w: int, scale: float | np.ndarray, thickness: float | None = None
+                  ) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray]:
+    """The strokes of :func:`scribble` on an ``h`` x ``w`` image from their uniform draws.
+
+    Args:
+        draws: ``(S, 8)`` uniform draws in [0, 1), a row per stroke: 5 for its shape, then its
+            width, ink and opacity.
+        scale: :func:`size_scale` of the image, or one per stroke.
+        thickness: stroke width in pixels at a 512-pixel short side; default from the draws.
+
+    Returns:
+        ``(points, widths, inks, opacities)``: int32 polylines ``(S, 32, 2)`` (x, y), widths in
+        pixels (at least 1), and float32 inks (0-0.25) and opacities (0.7-1).
+    """
+    widths = (1.5 + 4.5 * draws[:, 5] if thickness is None else np.full(len(draws), float(thickness))) * scale
+    return (_stroke_points(draws[:, :5], h, w), np.maximum(np.round(widths), 1).astype(int).tolist(),
+            (0.25 * draws[:, 6]).astype(np.float32), (0.7 + 0.3 * draws[:, 7]).astype(np.float32))
+
+
+def draw_strokes(image: np.ndarray, mask: np.ndarray, draws: np.ndarray, scale: float,
+                 thickness: float | None = None) -> None:
+    """Draw :func:`scribble`'s strokes (:func:`stroke_shapes` of ``draws``) into ``image`` (HWC float32
+    in [0, 1]) and their coverage into ``mask`` (HW float32), in place, one after another."""
+    h, w = mask.shape
+    for points, width, ink, opacity in zip(*stroke_shapes(draws, h, w, scale, thickness)):
         # Drawn and blended only inside the stroke's bounding box (with room for its width and
         # antialiasing), on a canvas of that size: most strokes cover a small part of the image.
         reach = width // 2 + 2
@@ -210,10 +240,9 @@ def scribble(
         stroke = np.zeros((y1 - y0, x1 - x0), np.float32)
         cv2.polylines(stroke, [points - np.int32((x0, y0))], False, 1.0, width, cv2.LINE_AA)
         box = (slice(y0, y1), slice(x0, x1))
-        area = degraded[box]
+        area = image[box]
         area += (stroke * opacity)[..., None] * (ink - area)
         np.maximum(mask[box], stroke, out=mask[box])
-    return finish(degraded, (mask > 0).astype(np.float32))
 
 
 def jpeg(
@@ -231,18 +260,28 @@ def jpeg(
     """
     clean = check_image(clean)
     quality = int(rng.integers(10, 61)) if quality is None else int(quality)
-    if not 1 <= quality <= 100:
-        raise ValueError(f"jpeg quality must be in 1..100, got {quality}")
+    check_jpeg_quality(quality)
     as_uint8 = np.round(np.clip(clean, 0, 1) * 255).astype(np.uint8)
     if as_uint8.shape[2] == 3:
         as_uint8 = cv2.cvtColor(as_uint8, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".jpg", as_uint8, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
-    if decoded.ndim == 2:
-        decoded = decoded[..., None]
-    else:
+    decoded = jpeg_round_trip(as_uint8, quality)
+    if decoded.shape[2] == 3:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return finish(decoded.astype(np.float32) / 255.0, _dense_mask(clean))
+
+
+def check_jpeg_quality(quality: int) -> None:
+    """ValueError unless ``quality`` is a JPEG quality, 1-100."""
+    if not 1 <= quality <= 100:
+        raise ValueError(f"jpeg quality must be in 1..100, got {quality}")
+
+
+def jpeg_round_trip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """``pixels`` (HWC uint8, grey or BGR) encoded as a JPEG of ``quality`` by OpenCV and decoded: HWC uint8."""
+    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED).reshape(pixels.shape)
 
 
 def blur(
@@ -261,8 +300,12 @@ def blur(
     """
     clean = check_image(clean)
     sigma = _draw(rng, 0.5, 2.5, sigma)
-    out = cv2.GaussianBlur(clean, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT_101)
-    return finish(out.reshape(clean.shape), _dense_mask(clean))
+    return finish(gaussian_blur(clean, sigma), _dense_mask(clean))
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` (HWC float32) blurred by a Gaussian of ``sigma`` pixels, borders reflected: HWC float32."""
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT_101).reshape(image.shape)
 
 
 _MIXABLE = {
