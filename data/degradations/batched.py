@@ -120,10 +120,10 @@ def scribble(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int],
     rows = int(counts.max(initial=0))
     strokes = np.zeros((rows, n, h, w), np.float32)
     ink, opacity = np.zeros((rows, n, 1, 1), np.float32), np.zeros((rows, n, 1, 1), np.float32)
-    for k, (line, width) in enumerate(zip(points, widths)):
-        rank, at = ranks[k], slot[owners[k]]
+    places = (ranks, slot[owners])
+    ink[places], opacity[places] = inks[:, None, None], opacities[:, None, None]
+    for rank, at, line, width in zip(*places, points, widths):
         cv2.polylines(strokes[rank, at], [line], False, 1.0, width, cv2.LINE_AA)
-        ink[rank, at], opacity[rank, at] = inks[k], opacities[k]
     # x <- x * (1 - a) + ink * a, stroke after stroke, is x0 * keep + inked (both single-channel)
     keep, inked, cover = (np.full((n, h, w), v, np.float32) for v in (1.0, 0.0, 0.0))
     for rank in range(rows):
