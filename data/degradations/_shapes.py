@@ -3,6 +3,7 @@ stamps of streaks, drops and flakes, low-frequency fields. Arrays are HW or HWC 
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import cv2
@@ -135,6 +136,14 @@ def _kernel(radius: float, half_len: float, angle: float, soft: float | None = N
     return (k / max(float(k.max()), 1e-6)).astype(np.float32)
 
 
+def _gaussian_row(radius: float) -> np.ndarray:
+    """The middle row of ``_kernel(radius, 0, 0)``: a peak-1 float32 Gaussian of sigma ``radius`` out to 3 sigma."""
+    radius = max(radius, 0.35)
+    r = int(np.ceil(3.0 * radius))
+    x = np.abs(np.arange(-r, r + 1, dtype=np.float32))
+    return np.exp(-0.5 * (x / radius) ** 2).astype(np.float32)
+
+
 def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
            half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0,
            fade: float = 1.0) -> np.ndarray:
@@ -151,12 +160,70 @@ def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: floa
     layer = np.zeros((hh, ww), np.float32)
     ys, xs = rng.integers(0, hh, n), rng.integers(0, ww, n)
     layer[ys, xs] = rng.uniform(lo, hi, n).astype(np.float32)
-    kernel = _kernel(radius / f, half_len / f, angle, None if soft is None else soft / f, taper)
-    if kernel.shape[0] > 1:
-        layer = cv2.filter2D(layer, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+    if soft is None and half_len == 0:  # a round Gaussian is separable: the same filter in two short passes
+        g = _gaussian_row(radius / f)
+        layer = cv2.sepFilter2D(layer, -1, g, g, borderType=cv2.BORDER_REFLECT_101)
+    else:
+        kernel = _kernel(radius / f, half_len / f, angle, None if soft is None else soft / f, taper)
+        if kernel.shape[0] > 1:
+            layer = cv2.filter2D(layer, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
     if f > 1:
         layer = cv2.resize(layer, (ww * f, hh * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
     return np.clip(layer, 0.0, 1.0)
+
+
+def _streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, hi: float, radius: float,
+             half_len: float, angle: float, soft: float | None = None, taper: float = 0.0,
+             fade: float = 1.0) -> np.ndarray:
+    """Long capsules like :func:`_stamp`'s (streaks of rain), about ``mean`` of them per h x w area, of
+    opacity in [lo, hi]; HW float32 in [0, 1].
+
+    Drawn in a frame turned by ``angle``, where a streak runs down a column: seeds are spread over
+    that frame's picture of the image and its surroundings (so streaks enter from outside),
+    summed down the columns over the streak's length (two box sums, from one summed-area table
+    each, make a tapered streak's trapezoid), spread by the 1-D cross profile across and by the
+    same profile, normalised, along (the ends), then turned back by ``cv2.warpAffine``; a few
+    cheap filters instead of one large 2-D filter. The cross profile is Gaussian of sigma
+    ``radius`` (``soft`` None) or flat to ``radius`` with an edge ``soft`` wide (averaged over each
+    pixel: the width stays 2 * radius when it is under a pixel or two); ``taper`` in
+    [0, 1] dims the ends; thinner than 0.4 pixel as :func:`_stamp`."""
+    if radius < 0.4:
+        lo, hi, radius = lo * (radius / 0.4) ** fade, hi * (radius / 0.4) ** fade, 0.4
+    if soft is None:
+        cross = _gaussian_row(radius)
+    else:  # averaged over each pixel (eight samples): a thin flat profile keeps its width 2 * radius
+        m = int(np.ceil(radius + soft))
+        x = np.arange(-m, m + 1, dtype=np.float32)[:, None] + (np.arange(8, dtype=np.float32) - 3.5) / 8
+        cross = (1.0 - _smoothstep(radius - soft, radius + soft, np.abs(x))).mean(axis=1).astype(np.float32)
+    m = cross.size // 2
+    # the streak's length: its ends fall to half where the capsule's do
+    length = max(half_len + (1.18 * radius if soft is None else radius) - 0.5, 0.0)
+    short = int(round(taper * length / 3.0)) if taper > 0 else 0  # a trapezoid of the same mean as 1 - taper t^2
+    long = max(int(round(length)) - short, 0)
+    th = np.deg2rad(angle)
+    co, si = float(np.cos(th)), float(np.sin(th))
+    mx, my = m + 1, long + short + m + 1
+    cw = int(np.ceil(w * abs(co) + h * abs(si))) + 2 * mx
+    ch = int(np.ceil(w * abs(si) + h * abs(co))) + 2 * my
+    n = int(rng.poisson(max(mean, 0.0) * ch * cw / (h * w)))
+    if n == 0:
+        return np.zeros((h, w), np.float32)
+    canvas = np.zeros((ch, cw), np.float32)
+    canvas[rng.integers(0, ch, n), rng.integers(0, cw, n)] = rng.uniform(lo, hi, n).astype(np.float32)
+    rows = np.arange(ch)
+    for reach, scale in ((long, 1.0), (short, 1.0 / (2 * short + 1))):
+        if reach > 0:  # sums over rows y - reach .. y + reach, from the column sums of a summed-area table
+            table = cv2.integral(canvas, sdepth=cv2.CV_32F)
+            above = np.subtract(table[:, 1:], table[:, :-1])  # above[y] = sum of the rows above y
+            canvas = above.take(np.minimum(rows + reach + 1, ch), axis=0)
+            canvas -= above.take(np.maximum(rows - reach, 0), axis=0)
+            if scale != 1.0:
+                canvas *= np.float32(scale)
+    canvas = cv2.sepFilter2D(canvas, -1, cross, cross / cross.sum(), borderType=cv2.BORDER_CONSTANT)
+    cx, cy, gx, gy = 0.5 * (w - 1), 0.5 * (h - 1), 0.5 * (cw - 1), 0.5 * (ch - 1)
+    turn = np.array([[co, -si, gx - co * cx + si * cy], [si, co, gy - si * cx - co * cy]], np.float32)
+    layer = cv2.warpAffine(canvas, turn, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    return np.clip(layer, 0.0, 1.0, out=layer)
 
 
 def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarray:
@@ -190,7 +257,17 @@ def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float
     co, si = np.float32(np.cos(theta)), np.float32(np.sin(theta))
     u, v = X * co + Y * si, Y * co - X * si
     un, vn = u / np.float32(a), v / np.float32(b)
-    phi = np.arctan2(vn, un)
-    wob = 1.0 + harm[0] * np.cos(3 * phi + harm[1]) + harm[2] * np.cos(4 * phi + harm[3])
-    rho = np.sqrt(un * un + vn * vn) / wob
+    radial = np.sqrt(un * un + vn * vn)
+    # the outline's wobble 1 + h0 cos(3 phi + h1) + h2 cos(4 phi + h3), phi the angle of (un, vn), from
+    # cos(phi) and sin(phi) by the multiple-angle formulas (numpy's float32 arctan2 is not vectorised)
+    inv = 1.0 / np.maximum(radial, np.float32(1e-12))  # at the centre any angle does: rho is 0 there
+    c, s = un * inv, vn * inv
+    c2 = c * c
+    cos2 = 2.0 * c2 - 1.0
+    h0, p3, h2, p4 = (float(x) for x in harm)  # python floats: float32 arrays stay float32
+    wob = (c * (4.0 * c2 - 3.0)) * (h0 * math.cos(p3)) + 1.0  # h0 cos(3 phi) cos(p3) - h0 sin(3 phi) sin(p3) + ...
+    wob -= (s * (4.0 * c2 - 1.0)) * (h0 * math.sin(p3))
+    wob += (2.0 * cos2 * cos2 - 1.0) * (h2 * math.cos(p4))
+    wob -= ((c * s) * cos2) * (4.0 * h2 * math.sin(p4))
+    rho = radial / wob
     return (slice(y0, y1), slice(x0, x1)), X, Y, u, v, rho

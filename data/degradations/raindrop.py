@@ -109,13 +109,13 @@ def raindrop_layer(
     alpha = np.zeros((gh, gw), np.float32)
     shade = np.ones((gh, gw), np.float32)
     spec = np.zeros((gh, gw), np.float32)
-    for i in range(n):
-        r, cx, cy, q, theta, hi = (arr[i].item() for arr in (rad, cxs, cys, qs, ths, his))
-        sliding = bool(slid[i])
-        L, tw, top, wob_a, wob_f, wob_p = (trail[i] * [r, 1, 1, 1, 1, 1]).tolist() if sliding else (0.0,) * 6
-        zoom, lns, dx, dy, rim, op = lens[i].tolist()
+    per_drop = zip(rad.tolist(), cxs.tolist(), cys.tolist(), qs.tolist(), ths.tolist(), his.tolist(), slid.tolist(),
+                   trail.tolist(), lens.tolist(), harms.tolist())
+    for r, cx, cy, q, theta, hi, sliding, drop_trail, drop_lens, harm in per_drop:
+        L, tw, top, wob_a, wob_f, wob_p = [drop_trail[0] * r, *drop_trail[1:]] if sliding else (0.0,) * 6
+        zoom, lns, dx, dy, rim, op = drop_lens
         a, b = (r / q**0.5, r * q**0.5) if sliding else (r * q**0.5, r / q**0.5)
-        box = _blob(gh, gw, cx, cy, a, b, theta, harms[i].tolist(), 1.2, L)
+        box = _blob(gh, gw, cx, cy, a, b, theta, harm, 1.2, L)
         if box is None:
             continue
         sl, X, Y, u, v, rho = box
