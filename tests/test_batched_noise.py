@@ -175,10 +175,13 @@ def test_scribble_of_a_batch_draws_each_patch_s_strokes_as_one_by_one(channels):
 
 
 def test_noise_mix_masks_are_ones_where_a_dense_kind_ran_and_the_strokes_or_flips_elsewhere():
-    from agan.data.degradations.batched import _DENSE, BATCHED
+    from agan.data.degradations import SPARSE_KINDS, noise
+    from agan.data.degradations.batched import BATCHED
 
     cleans = np.full((6, 16, 16, 3), 0.5, np.float32)
-    for name in _DENSE:  # the kinds named dense do give all-ones masks
+    dense = [name for name in noise._PIPELINE_ORDER if name not in SPARSE_KINDS]
+    assert len(dense) == 5
+    for name in dense:  # the kinds noise_mix counts as dense do give all-ones masks
         assert BATCHED[name](cleans, np.random.default_rng(0), [64] * 6)[1].min() == 1.0
     for name in ("salt-pepper", "scribble"):
         assert BATCHED[name](cleans, np.random.default_rng(0), [64] * 6)[1].min() == 0.0

@@ -74,9 +74,14 @@ def _maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float
     return float(rng.uniform(lo, hi)) if rng.random() < p_on else 0.0
 
 
+def _expected_count(per_512: float, h: float, w: float, s: float) -> float:
+    """The mean number of ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
+    return max(per_512, 0.0) * h * w / (512.0 * s) ** 2
+
+
 def _count(rng: np.random.Generator, per_512: float, h: float, w: float, s: float) -> int:
     """Poisson count for ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
-    return int(rng.poisson(max(per_512, 0.0) * h * w / (512.0 * s) ** 2))
+    return int(rng.poisson(_expected_count(per_512, h, w, s)))
 
 
 def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -144,6 +149,15 @@ def _gaussian_row(radius: float) -> np.ndarray:
     return np.exp(-0.5 * (x / radius) ** 2).astype(np.float32)
 
 
+def _at_least_thin(lo: float, hi: float, radius: float, fade: float) -> tuple[float, float, float]:
+    """``(lo, hi, radius)`` of stamps at least 0.4 pixel wide: thinner ones drawn 0.4 wide, their
+    opacity range dimmed by ``(radius / 0.4) ** fade``."""
+    if radius >= 0.4:
+        return lo, hi, radius
+    dim = (radius / 0.4) ** fade
+    return lo * dim, hi * dim, 0.4
+
+
 def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
            half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0,
            fade: float = 1.0) -> np.ndarray:
@@ -151,8 +165,7 @@ def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: floa
 
     Stamps thinner than 0.4 pixel are drawn 0.4 wide and dimmed by (radius / 0.4) ** fade; big
     soft stamps are drawn on a coarser grid and resized up (they have no fine detail)."""
-    if radius < 0.4:
-        lo, hi, radius = lo * (radius / 0.4) ** fade, hi * (radius / 0.4) ** fade, 0.4
+    lo, hi, radius = _at_least_thin(lo, hi, radius, fade)
     f = max(1, int((radius if soft is None else soft) // 2))
     hh, ww = -(-h // f), -(-w // f)
     if n <= 0:
@@ -187,8 +200,7 @@ def _streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, h
     ``radius`` (``soft`` None) or flat to ``radius`` with an edge ``soft`` wide (averaged over each
     pixel: the width stays 2 * radius when it is under a pixel or two); ``taper`` in
     [0, 1] dims the ends; thinner than 0.4 pixel as :func:`_stamp`."""
-    if radius < 0.4:
-        lo, hi, radius = lo * (radius / 0.4) ** fade, hi * (radius / 0.4) ** fade, 0.4
+    lo, hi, radius = _at_least_thin(lo, hi, radius, fade)
     if soft is None:
         cross = _gaussian_row(radius)
     else:  # averaged over each pixel (eight samples): a thin flat profile keeps its width 2 * radius

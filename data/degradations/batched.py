@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import torch
 
-from agan.data.degradations import noise
+from agan.data.degradations import SPARSE_KINDS, noise
 from agan.data.spec import Call
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -184,10 +184,6 @@ BATCHED: dict[str, Callable[..., Batch]] = {
 }
 
 
-#: The kinds whose mask is all ones (every pixel changed).
-_DENSE = frozenset({"gaussian", "speckle", "poisson", "jpeg", "blur"})
-
-
 def noise_mix(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], *,
               kinds: int | None = None) -> Batch:
     """:func:`noise.noise_mix` for a batch: each patch gets 1-3 kinds (or ``kinds``), drawn uniformly
@@ -201,7 +197,7 @@ def noise_mix(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int]
         picked = np.flatnonzero(chosen[:, k])
         if picked.size:
             out[picked], m = BATCHED[name](out[picked], rng, [sides[i] for i in picked])
-            masks[picked] = 1.0 if name in _DENSE else np.maximum(masks[picked], m)
+            masks[picked] = np.maximum(masks[picked], m) if name in SPARSE_KINDS else 1.0  # dense: all ones
     return out, masks
 
 

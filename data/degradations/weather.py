@@ -54,6 +54,7 @@ from agan.data.degradations._shapes import (
     _blob,
     _chan,
     _count,
+    _expected_count,
     _fill,
     _fits,
     _geometric,
@@ -141,7 +142,7 @@ def rain_layer(
     for i in range(nl):
         f = i / max(nl - 1, 1)  # 0 nearest, 1 farthest
         half = 0.5 * ln * (1 - 0.6 * f) * rng.uniform(0.85, 1.15)
-        ai, mean = ang + rng.normal(0.0, spread), dens * (1 + 1.5 * f) * h * w / (512.0 * s) ** 2
+        ai, mean = ang + rng.normal(0.0, spread), _expected_count(dens * (1 + 1.5 * f), h, w, s)
         radius, soft, taper = 0.5 * wd * (1 - 0.5 * f), 0.3 if crisp else None, 0.0 if crisp else 0.7
         if half >= _LONG_STREAK:
             layer = _streaks(rng, h, w, mean, 0.4, 1.0, radius, half, ai, soft, taper, fade=0.5)
