@@ -16,7 +16,7 @@ from agan.methods import releases as pretrained
 from agan.nets.checkpoints import load_checkpoint
 from agan.training import engine as engine_module
 from agan.training import release
-from agan.training.config import TrainConfig, resolve_config
+from agan.training.config import TrainConfig, resolve_config, resume_changes
 from agan.training.engine import Trainer, TrainingError
 from agan.training.state import lr_factor
 
@@ -372,6 +372,16 @@ def test_a_resume_says_which_changed_options_take_effect(tmp_path, photos):
     assert result.exit_code == 0, result.output
     assert "resume: iters 2 -> 4 (takes effect)" in result.stderr
     assert "resume: lr 0.5 ignored: the run was started with 0.001" in result.stderr
+
+
+def test_a_resume_of_a_run_that_holds_more_model_arguments_reports_no_change():
+    # as a fine-tune's run folder has it: the --init release added in_channels to the recipe's model_args
+    config = TrainConfig(model="dncnn", data="x", out="y", model_args={"in_channels": 1, "depth": 17}, iters=10)
+    assert resume_changes(config, {"model_args": {"depth": 17}, "iters": 20}) == ["resume: iters 10 -> 20 (takes effect)"]
+    lines = resume_changes(config, {"model_args": {"depth": 9}})
+    assert lines == ["resume: model_args {'depth': 9} ignored: the run was started with {'in_channels': 1, 'depth': 17} "
+                     "(train into a new --out, or use --init, to change it)"]
+    assert config.model_args == {"in_channels": 1, "depth": 17}
 
 
 def test_bf16_autocast_trains_on_the_cpu(tmp_path, photos, monkeypatch):

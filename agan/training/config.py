@@ -186,6 +186,8 @@ def resume_changes(config: TrainConfig, asked: dict[str, Any]) -> list[str]:
             value = tuple(value)
         if value == current:
             continue
+        if key == "model_args" and value.items() <= current.items():
+            continue  # the run holds more arguments (e.g. an --init release's), and these as asked
         if key in RESUMABLE:
             setattr(config, key, value)
             lines.append(f"resume: {key} {current} -> {value} (takes effect)")
