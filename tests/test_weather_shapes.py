@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from agan.data.degradations._shapes import _blob, _gaussian_row, _kernel, _stamp, _streaks
+import agan.data.degradations.raindrop as raindrop
+from agan.data.degradations._shapes import _blob, _blobs, _boxes, _chunks, _gaussian_row, _kernel, _stamp, _streaks
 
 
 def test_gaussian_row_is_the_middle_row_of_the_round_kernel():
@@ -29,20 +30,79 @@ def test_round_gaussian_stamps_equal_the_two_dimensional_filter(radius):
     np.testing.assert_allclose(layer, np.clip(direct, 0.0, 1.0), atol=1e-6)
 
 
+def _some_blobs(rng, n):
+    """n random blobs' parameters for _blobs/_boxes on a 128 x 128 image: cx, cy, a, b, theta, harm, reach, up."""
+    return (rng.uniform(-10, 140, n), rng.uniform(-10, 140, n), rng.uniform(2, 40, n), rng.uniform(2, 40, n),
+            rng.uniform(0, np.pi, n), rng.random((n, 4)) * [0.12, 6.3, 0.1, 6.3], rng.uniform(1.2, 2.2, n),
+            np.where(rng.random(n) < 0.5, rng.uniform(0, 10, n), 0.0))
+
+
+def test_blobs_cover_each_box_once_with_offsets_from_the_centre():
+    cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(1), 60)
+    cx[3], cy[7] = -500.0, 900.0  # two blobs off the image
+    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
+    x0, y0, nx, ny = _boxes(128, 128, cx, cy, a, b, theta, reach, up)
+    assert np.array_equal(np.bincount(blobs.blob, minlength=60), nx * ny) and nx[3] == ny[7] == 0
+    assert np.all(np.diff(blobs.blob) >= 0)  # blob after blob
+    for i in np.flatnonzero(nx * ny):
+        mine = blobs.blob == i
+        ys, xs = np.divmod(blobs.pix[mine], 128)
+        assert np.array_equal(np.unique(blobs.pix[mine]), blobs.pix[mine])  # once each, row by row
+        assert (xs.min(), xs.max(), ys.min(), ys.max()) == (x0[i], x0[i] + nx[i] - 1, y0[i], y0[i] + ny[i] - 1)
+        assert np.array_equal(blobs.X[mine], xs.astype(np.float32) - np.float32(cx[i]))
+        assert np.array_equal(blobs.Y[mine], ys.astype(np.float32) - np.float32(cy[i]))
+
+
 def test_blob_outline_wobble_equals_the_angle_form():
-    rng = np.random.default_rng(0)
-    for _ in range(100):
-        harm = (rng.random(4) * [0.12, 6.3, 0.1, 6.3]).tolist()
-        a, b = rng.uniform(2, 40, 2)
-        box = _blob(128, 128, *rng.uniform(-10, 140, 2), a, b, rng.uniform(0, np.pi), harm, 1.5, rng.uniform(0, 10))
+    cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(0), 100)
+    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
+    i = blobs.blob
+    co, si = np.cos(theta).astype(np.float32)[i], np.sin(theta).astype(np.float32)[i]
+    np.testing.assert_array_equal(blobs.u, blobs.X * co + blobs.Y * si)
+    np.testing.assert_array_equal(blobs.v, blobs.Y * co - blobs.X * si)
+    un, vn = blobs.u / a.astype(np.float32)[i], blobs.v / b.astype(np.float32)[i]
+    phi = np.arctan2(vn, un)
+    wobble = 1 + harm[i, 0] * np.cos(3 * phi + harm[i, 1]) + harm[i, 2] * np.cos(4 * phi + harm[i, 3])
+    assert blobs.rho.dtype == np.float32
+    np.testing.assert_allclose(blobs.rho, np.sqrt(un * un + vn * vn) / wobble, rtol=2e-6, atol=2e-6)
+
+
+def test_chunks_bound_the_pixels_taken_at_once():
+    count = np.array([5, 5, 5, 100, 1, 1, 0, 3])
+    runs = _chunks(count, 10)
+    assert runs == [slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 8)]
+    assert _chunks(count) == [slice(0, 8)] and _chunks(np.array([], int)) == []
+
+
+def test_blobs_at_once_equal_blobs_one_by_one():
+    cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(2), 40)
+    cx[5] = -500.0
+    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
+    for i in range(40):
+        box = _blob(128, 128, cx[i], cy[i], a[i], b[i], theta[i], harm[i].tolist(), reach[i], up[i])
+        mine = blobs.blob == i
         if box is None:
+            assert i == 5 and not mine.any()
             continue
-        _, _, _, u, v, rho = box
-        un, vn = u / np.float32(a), v / np.float32(b)
-        phi = np.arctan2(vn, un)
-        wobble = 1 + harm[0] * np.cos(3 * phi + harm[1]) + harm[2] * np.cos(4 * phi + harm[3])
-        assert rho.dtype == np.float32
-        np.testing.assert_allclose(rho, np.sqrt(un * un + vn * vn) / wobble, rtol=2e-6, atol=2e-6)
+        (rows, cols), X, Y, u, v, rho = box
+        ys, xs = np.mgrid[rows, cols]
+        assert np.array_equal(blobs.pix[mine], (ys * 128 + xs).ravel())
+        for flat, whole in ((blobs.X, X), (blobs.Y, Y), (blobs.u, u), (blobs.v, v), (blobs.rho, rho)):
+            assert np.array_equal(flat[mine], np.broadcast_to(whole, rho.shape).ravel())
+
+
+def test_raindrops_drawn_in_runs_equal_raindrops_drawn_at_once(monkeypatch):
+    """Drops drawn a few at a time (as a large image's are) give the same layer."""
+    image = np.random.default_rng(0).random((96, 120, 3), dtype=np.float32)
+    at_once = [raindrop.raindrop_layer(np.random.default_rng(seed), image.shape, 0.8, severity=1)(image)
+               for seed in range(4)]
+    whole, pixels = _chunks, []
+    monkeypatch.setattr(raindrop, "_chunks", lambda count: pixels.append(count.sum()) or whole(count, 300))
+    in_runs = [raindrop.raindrop_layer(np.random.default_rng(seed), image.shape, 0.8, severity=1)(image)
+               for seed in range(4)]
+    for (out, mask), (out_runs, mask_runs) in zip(at_once, in_runs):
+        assert np.array_equal(out_runs, out) and np.array_equal(mask_runs, mask)
+    assert min(pixels) > 3000  # ten runs or more each
 
 
 @pytest.mark.parametrize("radius, half, angle, soft, taper", [(0.6, 30, -20, None, 0.7), (0.9, 40, 25, 0.3, 0.0)])

@@ -4,7 +4,7 @@ stamps of streaks, drops and flakes, low-frequency fields. Arrays are HW or HWC 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -256,34 +256,106 @@ def _airlight(rgb: Sequence[float], c: int) -> np.ndarray:
     return np.float32(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]).reshape(1) if c == 1 else a
 
 
+def _outline(X: np.ndarray, Y: np.ndarray, co, si, a, b, w3c, w3s, w4c, w4s) -> tuple[np.ndarray, ...]:
+    """``(u, v, rho)`` of offsets X, Y from an irregular ellipse's centre (float32 arrays that broadcast
+    together): u, v turned by theta (``co``, ``si`` its cosine and sine), rho the normalised radius (1 on
+    the outline, semi-axes ``a``, ``b``). The outline's wobble 1 + h0 cos(3 phi + p3) + h2 cos(4 phi + p4),
+    phi the angle of (u / a, v / b), comes from cos(phi) and sin(phi) by the multiple-angle formulas
+    (numpy's float32 arctan2 is not vectorised): ``w3c, w3s, w4c, w4s`` are h0 cos p3, h0 sin p3,
+    h2 cos p4 and 4 h2 sin p4. Parameters are float32 scalars or arrays (or python floats)."""
+    u, v = X * co + Y * si, Y * co - X * si
+    un, vn = u / a, v / b
+    radial = np.sqrt(un * un + vn * vn)
+    inv = 1.0 / np.maximum(radial, np.float32(1e-12))  # at the centre any angle does: rho is 0 there
+    c, s = un * inv, vn * inv
+    c2 = c * c
+    cos2 = 2.0 * c2 - 1.0
+    wob = (c * (4.0 * c2 - 3.0)) * w3c + 1.0  # h0 cos(3 phi) cos(p3) - h0 sin(3 phi) sin(p3) + ...
+    wob -= (s * (4.0 * c2 - 1.0)) * w3s
+    wob += (2.0 * cos2 * cos2 - 1.0) * w4c
+    wob -= ((c * s) * cos2) * w4s
+    return u, v, radial / wob
+
+
 def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float,
           harm: Sequence[float], reach: float, up: float = 0.0):
     """Local frame of an irregular ellipse (semi-axes a, b, rotated by theta) in its bounding box.
 
     Returns ``(slices, X, Y, u, v, rho)`` or None when the box misses the image: X, Y are offsets
-    from the centre, u, v the rotated ones, rho the normalised radius (1 on the outline)."""
-    ext = max(a, b) * reach + 2.0
-    side = ext + abs(np.sin(theta)) * up
-    x0, x1 = max(int(np.floor(cx - side)), 0), min(int(np.ceil(cx + side)) + 1, w)
-    y0, y1 = max(int(np.floor(cy - ext - up)), 0), min(int(np.ceil(cy + ext)) + 1, h)
-    if x0 >= x1 or y0 >= y1:
+    from the centre (a row and a column: u, v and rho broadcast them), u, v the rotated ones, rho the
+    normalised radius (1 on the outline). For a few large blobs; many small ones: :func:`_blobs`."""
+    x0, y0, nx, ny = (int(v) for v in _boxes(h, w, cx, cy, a, b, theta, reach, up))
+    if nx == 0 or ny == 0:
         return None
-    X = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
-    Y = (np.arange(y0, y1, dtype=np.float32) - np.float32(cy))[:, None]
-    co, si = np.float32(np.cos(theta)), np.float32(np.sin(theta))
-    u, v = X * co + Y * si, Y * co - X * si
-    un, vn = u / np.float32(a), v / np.float32(b)
-    radial = np.sqrt(un * un + vn * vn)
-    # the outline's wobble 1 + h0 cos(3 phi + h1) + h2 cos(4 phi + h3), phi the angle of (un, vn), from
-    # cos(phi) and sin(phi) by the multiple-angle formulas (numpy's float32 arctan2 is not vectorised)
-    inv = 1.0 / np.maximum(radial, np.float32(1e-12))  # at the centre any angle does: rho is 0 there
-    c, s = un * inv, vn * inv
-    c2 = c * c
-    cos2 = 2.0 * c2 - 1.0
+    X = (np.arange(x0, x0 + nx, dtype=np.float32) - np.float32(cx))[None, :]
+    Y = (np.arange(y0, y0 + ny, dtype=np.float32) - np.float32(cy))[:, None]
     h0, p3, h2, p4 = (float(x) for x in harm)  # python floats: float32 arrays stay float32
-    wob = (c * (4.0 * c2 - 3.0)) * (h0 * math.cos(p3)) + 1.0  # h0 cos(3 phi) cos(p3) - h0 sin(3 phi) sin(p3) + ...
-    wob -= (s * (4.0 * c2 - 1.0)) * (h0 * math.sin(p3))
-    wob += (2.0 * cos2 * cos2 - 1.0) * (h2 * math.cos(p4))
-    wob -= ((c * s) * cos2) * (4.0 * h2 * math.sin(p4))
-    rho = radial / wob
-    return (slice(y0, y1), slice(x0, x1)), X, Y, u, v, rho
+    u, v, rho = _outline(X, Y, np.float32(np.cos(theta)), np.float32(np.sin(theta)), np.float32(a), np.float32(b),
+                         h0 * math.cos(p3), h0 * math.sin(p3), h2 * math.cos(p4), 4.0 * h2 * math.sin(p4))
+    return (slice(y0, y0 + ny), slice(x0, x0 + nx)), X, Y, u, v, rho
+
+
+def _per_element(count: np.ndarray, *values: np.ndarray) -> np.ndarray:
+    """Per-blob values (1-D arrays of length n) as float32 rows of per-element values, each repeated
+    ``count`` times (the elements of :func:`_blobs`, blob after blob)."""
+    return np.repeat(np.stack(values).astype(np.float32), count, axis=1)
+
+
+class Blobs(NamedTuple):
+    """The pixels of many blobs' bounding boxes, flat: blob after blob, row-major within a box (see :func:`_blobs`)."""
+
+    blob: np.ndarray  # (N,) intp: the blob each element belongs to
+    pix: np.ndarray  # (N,) intp: its pixel, y * w + x
+    X: np.ndarray  # (N,) float32: x offset from the blob's centre
+    Y: np.ndarray  # (N,) float32: y offset
+    u: np.ndarray  # (N,) float32: X, Y turned by the blob's theta
+    v: np.ndarray
+    rho: np.ndarray  # (N,) float32: the normalised radius, 1 on the outline
+
+
+def _boxes(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
+           reach: float | np.ndarray, up: float | np.ndarray = 0.0) -> tuple[np.ndarray, ...]:
+    """The boxes of :func:`_blob` for n blobs (1-D parameter arrays) in an h x w image: ``(x0, y0, nx, ny)``,
+    intp, the first column and row and the box's width and height (0 where it misses the image)."""
+    ext = np.maximum(a, b) * reach + 2.0
+    side = ext + np.abs(np.sin(theta)) * up
+    x0 = np.maximum(np.floor(cx - side), 0).astype(np.intp)
+    x1 = np.minimum(np.ceil(cx + side) + 1, w).astype(np.intp)
+    y0 = np.maximum(np.floor(cy - ext - up), 0).astype(np.intp)
+    y1 = np.minimum(np.ceil(cy + ext) + 1, h).astype(np.intp)
+    return x0, y0, np.maximum(x1 - x0, 0), np.maximum(y1 - y0, 0)
+
+
+def _chunks(count: np.ndarray, limit: int = 1 << 19) -> list[slice]:
+    """Runs of consecutive blobs whose boxes (``count`` pixels each) hold at most ``limit`` pixels in
+    all (a blob alone may hold more): what :func:`_blobs` takes at once, to bound its memory."""
+    ends = np.cumsum(count)
+    bounds, start = [], 0
+    while start < count.size:
+        stop = max(int(np.searchsorted(ends, (ends[start - 1] if start else 0) + limit, side="right")), start + 1)
+        bounds.append(slice(start, stop))
+        start = stop
+    return bounds
+
+
+def _blobs(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
+           harm: np.ndarray, reach: float | np.ndarray, up: float | np.ndarray = 0.0) -> Blobs:
+    """:func:`_blob` for n blobs at once (1-D float64 parameter arrays of length n, ``harm`` (n, 4)): one
+    pass of numpy operations over all their boxes' pixels, faster than a pass per blob for many small
+    blobs (values equal to :func:`_blob`'s). A blob whose box misses the h x w image has no elements.
+    Memory grows with the boxes' pixels: take many blobs in :func:`_chunks`."""
+    x0, y0, nx, ny = _boxes(h, w, cx, cy, a, b, theta, reach, up)
+    count = nx * ny
+    blob = np.repeat(np.arange(count.size), count)
+    h0, p3, h2, p4 = harm.T
+    # per-element parameters, float32 as the one-blob form has them (python floats against float32 arrays)
+    start, nxe, x0e, y0e, cxe, cye, co, si, ae, be, w3c, w3s, w4c, w4s = _per_element(
+        count, np.cumsum(count) - count, nx, x0, y0, cx, cy, np.cos(theta), np.sin(theta), a, b, h0 * np.cos(p3),
+        h0 * np.sin(p3), h2 * np.cos(p4), 4.0 * h2 * np.sin(p4))
+    # each element's place in its box, row by row, in float32 (exact: boxes of < 2**24 pixels)
+    k = np.arange(blob.size, dtype=np.float32) - start
+    ly = np.floor((k + 0.5) / nxe)
+    gx, gy = x0e + (k - ly * nxe), y0e + ly
+    X, Y = gx - cxe, gy - cye
+    u, v, rho = _outline(X, Y, co, si, ae, be, w3c, w3s, w4c, w4s)
+    return Blobs(blob, (gy.astype(np.float64) * w + gx).astype(np.intp), X, Y, u, v, rho)

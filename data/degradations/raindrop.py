@@ -12,7 +12,11 @@ from agan.data.degradations._shapes import (
     Apply,
     _THR,
     _around,
-    _blob,
+    Blobs,
+    _blobs,
+    _boxes,
+    _chunks,
+    _per_element,
     _chan,
     _count,
     _fits,
@@ -104,47 +108,11 @@ def raindrop_layer(
     f = 2 if r0 >= _COARSE_DROPS else 1
     gh, gw = -(-h // f), -(-w // f)
     rad, cxs, cys = rad / f, (cxs - 0.5 * (f - 1)) / f, (cys - 0.5 * (f - 1)) / f
-    mapx = np.tile(np.arange(gw, dtype=np.float32), (gh, 1))
-    mapy = np.repeat(np.arange(gh, dtype=np.float32)[:, None], gw, axis=1)
-    alpha = np.zeros((gh, gw), np.float32)
-    shade = np.ones((gh, gw), np.float32)
-    spec = np.zeros((gh, gw), np.float32)
-    per_drop = zip(rad.tolist(), cxs.tolist(), cys.tolist(), qs.tolist(), ths.tolist(), his.tolist(), slid.tolist(),
-                   trail.tolist(), lens.tolist(), harms.tolist())
-    for r, cx, cy, q, theta, hi, sliding, drop_trail, drop_lens, harm in per_drop:
-        L, tw, top, wob_a, wob_f, wob_p = [drop_trail[0] * r, *drop_trail[1:]] if sliding else (0.0,) * 6
-        zoom, lns, dx, dy, rim, op = drop_lens
-        a, b = (r / q**0.5, r * q**0.5) if sliding else (r * q**0.5, r / q**0.5)
-        box = _blob(gh, gw, cx, cy, a, b, theta, harm, 1.2, L)
-        if box is None:
-            continue
-        sl, X, Y, u, v, rho = box
-        body = ((1.0 - rho) * min(a, b) + 0.5).clip(0.0, 1.0)
-        rc = np.minimum(rho, 1.0)
-        g = (rc * rc) * (zoom * lns) + zoom
-        srcx, srcy = (cx + dx * r) - g * X, (cy + dy * r) - g * Y
-        sh = 1.0 - rim * _smoothstep(0.45, 1.05, rho)
-        al = body * op
-        if sliding:  # trail left above the drop: a thin, horizontally flipped water film
-            t = (v * (-1.0 / L)).clip(0.0, 1.0)
-            uc = wob_a * a * np.sin(wob_f * 6.3 * t + wob_p) * t
-            hw = tw * a * (1.0 - t) ** 0.7
-            du = np.abs(u - uc)
-            tail = (hw - du + 0.5).clip(0.0, 1.0) * ((v < 0) & (v > -L)) * (top * (1.0 - 0.5 * t))
-            in_tail = tail > body
-            al = np.maximum(al, tail * op)
-            np.copyto(srcx, cx + uc - 2.0 * (u - uc), where=in_tail)
-            np.copyto(srcy, cy + Y - 0.5 * b, where=in_tail)
-            np.copyto(sh, 1.0 - 0.8 * rim * (du / np.maximum(hw, 0.5)).clip(0, 1) ** 2, where=in_tail)
-        take = al > alpha[sl]
-        np.copyto(mapx[sl], srcx, where=take)
-        np.copyto(mapy[sl], srcy, where=take)
-        np.copyto(shade[sl], sh, where=take)
-        if hi > 0:
-            k = -0.5 / max(0.15 * r, 0.5) ** 2
-            spot = np.exp((X + 0.3 * r) ** 2 * k) * np.exp((Y + 0.35 * r) ** 2 * k)
-            np.maximum(spec[sl], hi * spot * body, out=spec[sl])
-        np.maximum(alpha[sl], al, out=alpha[sl])
+    sq = np.sqrt(qs)
+    a_s, b_s = np.where(slid, rad / sq, rad * sq), np.where(slid, rad * sq, rad / sq)
+    trail_len = np.where(slid, trail[:, 0] * rad, 0.0)
+    mapx, mapy, shade, alpha, spec = _drops(gh, gw, rad, cxs, cys, a_s, b_s, ths, harms, trail_len, slid, trail,
+                                           lens, his)
     if f > 1:
         def up(field: np.ndarray) -> np.ndarray:
             return cv2.resize(field, (gw * f, gh * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
@@ -165,3 +133,82 @@ def raindrop_layer(
         return finish(out, mask)
 
     return apply
+
+
+def _drops(gh: int, gw: int, rad: np.ndarray, cxs: np.ndarray, cys: np.ndarray, a_s: np.ndarray, b_s: np.ndarray,
+           ths: np.ndarray, harms: np.ndarray, trail_len: np.ndarray, slid: np.ndarray, trail: np.ndarray,
+           lens: np.ndarray, his: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The drops drawn on a gh x gw grid (per-drop parameters as :func:`raindrop_layer` draws them, in
+    grid units), many at a time: one pass of numpy operations over the boxes of a run of drops.
+
+    Returns ``(mapx, mapy, shade, alpha, spec)``, gh x gw float32: the remap source of every cell (the
+    cell itself off the drops), the rim's shading (1 off the drops), the drops' opacity, and the
+    specular highlights. Where drops overlap, the most opaque one (the first of equals) gives a
+    cell its source and shading, as drawing them one over another in order would."""
+    cells = gh * gw
+    mapx = np.tile(np.arange(gw, dtype=np.float32), gh)
+    mapy = np.repeat(np.arange(gh, dtype=np.float32), gw)
+    shade, alpha, spec = np.ones(cells, np.float32), np.zeros(cells, np.float32), np.zeros(cells, np.float32)
+    count = np.prod(_boxes(gh, gw, cxs, cys, a_s, b_s, ths, 1.2, trail_len)[2:], axis=0)
+    for run in _chunks(count):
+        bl = _blobs(gh, gw, cxs[run], cys[run], a_s[run], b_s[run], ths[run], harms[run], 1.2, trail_len[run])
+        al, srcx, srcy, sh, spot = _drop_fields(bl, count[run], rad[run], cxs[run], cys[run], a_s[run], b_s[run],
+                                                trail_len[run], slid[run], trail[run], lens[run], his[run])
+        e = bl.blob
+        run_alpha = np.zeros(cells, np.float32)
+        np.maximum.at(run_alpha, bl.pix, al)
+        # a cell's source: the run's first drop of the highest opacity there, if more opaque than earlier runs'
+        top = np.flatnonzero((al == run_alpha[bl.pix]) & (al > alpha[bl.pix]))
+        first = np.full(cells, count.size, np.intp)
+        np.minimum.at(first, bl.pix[top], e[top])
+        win = top[e[top] == first[bl.pix[top]]]
+        at = bl.pix[win]
+        mapx[at], mapy[at], shade[at] = srcx[win], srcy[win], sh[win]
+        np.maximum(alpha, run_alpha, out=alpha)
+        if spot is not None:
+            np.maximum.at(spec, *spot)
+    return tuple(x.reshape(gh, gw) for x in (mapx, mapy, shade, alpha, spec))
+
+
+def _drop_fields(bl: Blobs, count: np.ndarray, rad: np.ndarray, cxs: np.ndarray, cys: np.ndarray, a_s: np.ndarray,
+                 b_s: np.ndarray, trail_len: np.ndarray, slid: np.ndarray, trail: np.ndarray, lens: np.ndarray,
+                 his: np.ndarray) -> tuple:
+    """Per element of ``bl`` (the drops' boxes, ``count`` pixels each): ``(alpha, srcx, srcy, shade, spot)``,
+    float32, the drop's opacity, remap source and shading there, and ``spot`` the highlights as
+    ``(pixels, values)`` (None without any)."""
+    zoom, lns, dx, dy, rim, op = lens.T
+    # per-element parameters (float32, as python floats against float32 arrays in a drop-by-drop loop)
+    mn, ope, zl, zm, ox, oy, rime = _per_element(count, np.minimum(a_s, b_s), op, zoom * lns, zoom, cxs + dx * rad,
+                                                  cys + dy * rad, rim)
+    rho, X, Y = bl.rho, bl.X, bl.Y
+    body = ((1.0 - rho) * mn + 0.5).clip(0.0, 1.0)
+    rc = np.minimum(rho, 1.0)
+    g = (rc * rc) * zl + zm
+    srcx, srcy = ox - g * X, oy - g * Y
+    sh = 1.0 - rime * _smoothstep(0.45, 1.05, rho)
+    al = body * ope
+    tails = np.flatnonzero(slid[bl.blob])
+    if tails.size:  # trail left above a sliding drop: a thin, horizontally flipped water film
+        tw, top, wob_a, wob_f, wob_p = trail[:, 1:].T
+        neg_inv_len, neg_len, amp, freq, phase, width, tope, cxe, cye, half_b, dim = _per_element(
+            count * slid, -1.0 / np.where(slid, trail_len, 1.0), -trail_len, wob_a * a_s, wob_f * 6.3, wob_p, tw * a_s,
+            top, cxs, cys, 0.5 * b_s, 0.8 * rim)
+        u, v, bt = bl.u[tails], bl.v[tails], body[tails]
+        t = (v * neg_inv_len).clip(0.0, 1.0)
+        uc = amp * np.sin(freq * t + phase) * t
+        hw = width * (1.0 - t) ** 0.7
+        du = np.abs(u - uc)
+        tail = (hw - du + 0.5).clip(0.0, 1.0) * ((v < 0) & (v > neg_len)) * (tope * (1.0 - 0.5 * t))
+        in_tail = tail > bt
+        al[tails] = np.maximum(al[tails], tail * ope[tails])
+        at = tails[in_tail]
+        srcx[at] = (cxe + uc - 2.0 * (u - uc))[in_tail]
+        srcy[at] = (cye + Y[tails] - half_b)[in_tail]
+        sh[at] = (1.0 - dim * (du / np.maximum(hw, 0.5)).clip(0, 1) ** 2)[in_tail]
+    spot = None
+    lit = np.flatnonzero(his[bl.blob] > 0)
+    if lit.size:
+        k, sx, sy, hi = _per_element(count * (his > 0), -0.5 / np.maximum(0.15 * rad, 0.5) ** 2, 0.3 * rad,
+                                     0.35 * rad, his)
+        spot = bl.pix[lit], hi * (np.exp((X[lit] + sx) ** 2 * k) * np.exp((Y[lit] + sy) ** 2 * k)) * body[lit]
+    return al, srcx, srcy, sh, spot
