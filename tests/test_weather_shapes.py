@@ -40,8 +40,8 @@ def _some_blobs(rng, n):
 def test_blobs_cover_each_box_once_with_offsets_from_the_centre():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(1), 60)
     cx[3], cy[7] = -500.0, 900.0  # two blobs off the image
-    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
-    x0, y0, nx, ny = _boxes(128, 128, cx, cy, a, b, theta, reach, up)
+    x0, y0, nx, ny = boxes = _boxes(128, 128, cx, cy, a, b, theta, reach, up)
+    blobs = _blobs(128, boxes, cx, cy, a, b, theta, harm)
     assert np.array_equal(np.bincount(blobs.blob, minlength=60), nx * ny) and nx[3] == ny[7] == 0
     assert np.all(np.diff(blobs.blob) >= 0)  # blob after blob
     for i in np.flatnonzero(nx * ny):
@@ -55,7 +55,7 @@ def test_blobs_cover_each_box_once_with_offsets_from_the_centre():
 
 def test_blob_outline_wobble_equals_the_angle_form():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(0), 100)
-    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
+    blobs = _blobs(128, _boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
     i = blobs.blob
     co, si = np.cos(theta).astype(np.float32)[i], np.sin(theta).astype(np.float32)[i]
     np.testing.assert_array_equal(blobs.u, blobs.X * co + blobs.Y * si)
@@ -77,7 +77,7 @@ def test_chunks_bound_the_pixels_taken_at_once():
 def test_blobs_at_once_equal_blobs_one_by_one():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(2), 40)
     cx[5] = -500.0
-    blobs = _blobs(128, 128, cx, cy, a, b, theta, harm, reach, up)
+    blobs = _blobs(128, _boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
     for i in range(40):
         box = _blob(128, 128, cx[i], cy[i], a[i], b[i], theta[i], harm[i].tolist(), reach[i], up[i])
         mine = blobs.blob == i

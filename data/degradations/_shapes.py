@@ -338,13 +338,14 @@ def _chunks(count: np.ndarray, limit: int = 1 << 19) -> list[slice]:
     return bounds
 
 
-def _blobs(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
-           harm: np.ndarray, reach: float | np.ndarray, up: float | np.ndarray = 0.0) -> Blobs:
-    """:func:`_blob` for n blobs at once (1-D float64 parameter arrays of length n, ``harm`` (n, 4)): one
-    pass of numpy operations over all their boxes' pixels, faster than a pass per blob for many small
-    blobs (values equal to :func:`_blob`'s). A blob whose box misses the h x w image has no elements.
-    Memory grows with the boxes' pixels: take many blobs in :func:`_chunks`."""
-    x0, y0, nx, ny = _boxes(h, w, cx, cy, a, b, theta, reach, up)
+def _blobs(w: int, boxes: tuple[np.ndarray, ...], cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray,
+           theta: np.ndarray, harm: np.ndarray) -> Blobs:
+    """:func:`_blob` for n blobs at once (1-D float64 parameter arrays of length n, ``harm`` (n, 4)) in an
+    image w pixels wide, their ``boxes`` from :func:`_boxes` (which the caller has: it takes the blobs in
+    :func:`_chunks` of them): one pass of numpy operations over all the boxes' pixels, faster than a pass
+    per blob for many small blobs (values equal to :func:`_blob`'s). A blob whose box misses the image
+    has no elements. Memory grows with the boxes' pixels."""
+    x0, y0, nx, ny = boxes
     count = nx * ny
     blob = np.repeat(np.arange(count.size), count)
     h0, p3, h2, p4 = harm.T

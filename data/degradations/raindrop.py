@@ -149,9 +149,10 @@ def _drops(gh: int, gw: int, rad: np.ndarray, cxs: np.ndarray, cys: np.ndarray, 
     mapx = np.tile(np.arange(gw, dtype=np.float32), gh)
     mapy = np.repeat(np.arange(gh, dtype=np.float32), gw)
     shade, alpha, spec = np.ones(cells, np.float32), np.zeros(cells, np.float32), np.zeros(cells, np.float32)
-    count = np.prod(_boxes(gh, gw, cxs, cys, a_s, b_s, ths, 1.2, trail_len)[2:], axis=0)
+    boxes = _boxes(gh, gw, cxs, cys, a_s, b_s, ths, 1.2, trail_len)
+    count = boxes[2] * boxes[3]
     for run in _chunks(count):
-        bl = _blobs(gh, gw, cxs[run], cys[run], a_s[run], b_s[run], ths[run], harms[run], 1.2, trail_len[run])
+        bl = _blobs(gw, tuple(x[run] for x in boxes), cxs[run], cys[run], a_s[run], b_s[run], ths[run], harms[run])
         al, srcx, srcy, sh, spot = _drop_fields(bl, count[run], rad[run], cxs[run], cys[run], a_s[run], b_s[run],
                                                 trail_len[run], slid[run], trail[run], lens[run], his[run])
         e = bl.blob
