@@ -45,3 +45,21 @@ def test_same_generator_state_same_counts_and_means_out_of_range_are_refused():
         small_poisson(np.array([TOP]), np.random.default_rng(0))
     with pytest.raises(ValueError, match="means in"):
         small_poisson(np.array([-0.5]), np.random.default_rng(0))
+
+
+def test_photon_counts_put_each_count_at_its_own_pixel():
+    """Dim means go to the exact sampler and bright ones to the normal approximation; each count
+    must land back at its own pixel, also for a non-contiguous array."""
+    from agan.data.degradations.noise import POISSON_NORMAL_FROM, photon_counts
+
+    base = np.zeros((2, 6, 7, 3), np.float32)
+    base[:, ::2] = 5000.0  # bright rows (normal approximation), dark rows exactly 0
+    base[:, 1::4] = 3.0  # dim rows (exact, small counts)
+    lam = base.transpose(0, 2, 1, 3)  # a view: not C-contiguous
+    counts = photon_counts(lam, np.random.default_rng(3))
+    assert counts.shape == lam.shape and counts.dtype == np.float32
+    assert np.all(counts[lam == 0] == 0)
+    bright = lam >= POISSON_NORMAL_FROM
+    assert np.all(np.abs(counts[bright] - 5000) < 6 * np.sqrt(5000))
+    dim = (lam > 0) & ~bright
+    assert np.all(counts[dim] < 20) and np.array_equal(counts[dim], np.round(counts[dim]))

@@ -138,20 +138,23 @@ def photon_counts(lam: np.ndarray, rng: np.random.Generator,
     :data:`POISSON_NORMAL_FROM` (:func:`~agan.data.degradations._poisson.small_poisson`),
     ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, the normal draws (one per such
     count) from ``standard_normal(shape)`` (default ``rng``'s)."""
-    low = lam < POISSON_NORMAL_FROM
-    if low.all():  # a dim shot: every count exact, no normal draws
+    flat = np.ascontiguousarray(lam).ravel()
+    below = flat < POISSON_NORMAL_FROM
+    low = np.flatnonzero(below)
+    if low.size == flat.size:  # a dim shot: every count exact, no normal draws
         return small_poisson(lam, rng).astype(np.float32)
-    high = ~low
-    bright = lam[high]
+    # the counts gathered and put back by index: numpy's boolean-mask indexing is 2-3x slower
+    high = np.flatnonzero(~below)
+    bright = np.take(flat, high)
     normal = (standard_normal(bright.shape) if standard_normal is not None
               else rng.standard_normal(bright.shape, dtype=np.float32))
     normal *= np.sqrt(bright)
     normal += bright
-    counts = np.empty(lam.shape, np.float32)
-    counts[high] = np.maximum(np.rint(normal, out=normal), 0, out=normal)
-    if low.any():
-        counts[low] = small_poisson(lam[low], rng)
-    return counts
+    counts = np.empty(flat.shape, np.float32)
+    np.put(counts, high, np.maximum(np.rint(normal, out=normal), 0, out=normal))
+    if low.size:
+        np.put(counts, low, small_poisson(np.take(flat, low), rng))
+    return counts.reshape(lam.shape)
 
 
 #: Bernstein weights of a quadratic Bezier at 32 points: ``points = _BEZIER @ [start, control, end]``.
