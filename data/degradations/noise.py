@@ -140,11 +140,10 @@ def photon_counts(lam: np.ndarray, rng: np.random.Generator,
     count) from ``standard_normal(shape)`` (default ``rng``'s)."""
     flat = np.ascontiguousarray(lam).ravel()
     below = flat < POISSON_NORMAL_FROM
-    low = np.flatnonzero(below)
-    if low.size == flat.size:  # a dim shot: every count exact, no normal draws
+    if below.all():  # a dim shot: every count exact, no normal draws
         return small_poisson(lam, rng).astype(np.float32)
     # the counts gathered and put back by index: numpy's boolean-mask indexing is 2-3x slower
-    high = np.flatnonzero(~below)
+    low, high = np.flatnonzero(below), np.flatnonzero(~below)
     bright = np.take(flat, high)
     normal = (standard_normal(bright.shape) if standard_normal is not None
               else rng.standard_normal(bright.shape, dtype=np.float32))
