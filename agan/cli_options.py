@@ -69,7 +69,7 @@ def train_options(function: Callable) -> Callable:
         click.option("--val-limit", type=click.IntRange(min=1), default=None, help="Validation images (default the first 4 of each validation set)."),
         click.option("--save-every", type=int, default=None, help="Steps between checkpoints (default 200)."),
         click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 0)."),
-        click.option("--share-weather", type=click.IntRange(min=1), default=None, help="Patches of a batch that one synthetic weather draw degrades, each with its own crop, photo and flip (default 1; drawing the weather is what costs)."),
+        click.option("--share-weather", type=click.IntRange(min=1), default=None, help="Patches that one synthetic weather draw degrades, each with its own crop, photo and flip, spread over later batches (default 1; drawing the weather is what costs)."),
         click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto)."),
         click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it."),

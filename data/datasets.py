@@ -9,6 +9,7 @@ same set. Samples are dicts: ``degraded`` and ``clean`` HWC float32 RGB or grey 
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, TypeVar
 
@@ -21,6 +22,9 @@ from agan.data.io import ImageReadError, pixels_to_image
 from agan.data.sources import DatasetError, MultiSource, Source, part_label, visible_mask
 
 T = TypeVar("T")
+
+#: Weather draws a :class:`PatchDataset` with ``share`` > 1 keeps per photo size class, used in turn.
+WEATHER_POOL = 32
 
 #: Seconds to wait before each new try at reading a training image that failed to read.
 READ_RETRY_SECONDS = (0.5, 2.0)
@@ -81,10 +85,16 @@ class PatchDataset:
     synthetic noise the patches are then degraded as one batch (several times
     faster at 40-64 pixels), the same crops with noise of the same distribution
     as one by one, drawn from ``default_rng([seed, first position, batch size])``.
-    With ``share`` > 1, synthetic weather drawn for one patch of a batch (from its
-    position's generator, as one by one) also degrades up to ``share - 1`` more patches
-    of photos of a similar size, each with its own crop, photo and flip or rotation
-    (applied after the weather): drawing the weather, not applying it, is the cost.
+    With ``share`` > 1, synthetic weather drawn for one patch (from its position's
+    generator, as one by one) also degrades ``share - 1`` later patches of photos of a
+    similar size, each with its own crop, photo and flip or rotation (applied after the
+    weather): drawing the weather, not applying it, is the cost. The draws wait in a pool of
+    :data:`WEATHER_POOL` per size class, used in turn, so a draw's patches are that many
+    patches of the class apart and a batch of up to that many patches has a draw for each
+    (no two of its patches share one, unlike sharing inside a batch, which costs quality).
+    The pool lives in the process that fetches (each DataLoader worker has its own and
+    starts empty), so with ``share`` > 1 the draws depend on the number of workers and on
+    where a run was resumed; the same seed and workers give the same run.
 
     Args:
         source: the images.
@@ -94,7 +104,7 @@ class PatchDataset:
         augment: random flips and 90-degree rotations.
         masks: narrow synthetic masks to what visibly changed (the GAN's attention
             targets); False leaves a degradation's own mask, for networks that use none.
-        share: patches of a batch that one weather draw degrades (1: a draw for every patch).
+        share: patches that one weather draw degrades (1: a draw for every patch).
 
     Raises:
         DatasetError: an empty source, or an image smaller than the patch (named).
@@ -108,6 +118,8 @@ class PatchDataset:
             raise ValueError(f"share must be at least 1, got {share}")
         self.source, self.patch, self.seed, self.augment = source, int(patch), int(seed), augment
         self.masks, self.share = masks, int(share)
+        self._pools: dict[tuple, list] = {}  # size class -> [turn, slots of [layer, uses]] (_shared_weather)
+        self._pools_pid = os.getpid()  # the process the pools were filled in
         self.length = int(length) if length is not None else len(source)
         self.sizes = [source.size(i) for i in range(len(source))]
         small = list(dict.fromkeys(source.path(i) for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch))
@@ -170,14 +182,20 @@ class PatchDataset:
             )
         return sample
 
-    def _shared_weather(self, positions: list[int]) -> list[dict[str, Any]]:
-        """The samples of ``positions``, each weather draw degrading up to ``share`` patches (see the class).
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pools": {}}  # drawn layers are closures; a worker starts its own pool
 
-        Patches join the open draw of their chain, patch shape and photo size class (short sides
-        within 25 %, so weather sized for one photo looks right on the others); a draw comes from
-        the generator of the position that opens it, under that photo's scale. Real pairs and
-        kinds without a layer form load one by one."""
-        samples, open_draws = [], {}
+    def _shared_weather(self, positions: list[int]) -> list[dict[str, Any]]:
+        """The samples of ``positions``, each weather draw degrading ``share`` patches (see the class).
+
+        A patch takes the next slot of its pool, one per chain, patch shape and photo size class
+        (short sides within 25 %, so weather sized for one photo looks right on the others); a
+        slot whose draw has degraded ``share`` patches, or none yet, draws anew from the generator
+        of the patch that finds it so, under that photo's scale. Real pairs and kinds without a
+        layer form load one by one."""
+        if self._pools_pid != os.getpid():  # a forked worker starts its own pools, as a spawned one does
+            self._pools, self._pools_pid = {}, os.getpid()
+        samples = []
         for position in positions:
             image, crop, code = self._place(position)
             chain = self.source.degradation_of(image)
@@ -187,9 +205,11 @@ class PatchDataset:
             side = min(self.sizes[image])
             clean = self._retried(lambda: self.source.load_clean(image, crop))
             key = (id(chain), clean.shape, round(np.log(side) / np.log(1.25)))
-            drawn = open_draws.get(key)
+            pool = self._pools.setdefault(key, [0, [None] * WEATHER_POOL])
+            turn, pool[0] = pool[0] % WEATHER_POOL, pool[0] + 1
+            drawn = pool[1][turn]
             if drawn is None or drawn[1] == self.share:
-                drawn = open_draws[key] = [draw_layers(chain, self._generator(position), clean.shape, side / 512.0), 0]
+                drawn = pool[1][turn] = [draw_layers(chain, self._generator(position), clean.shape, side / 512.0), 0]
             drawn[1] += 1
             samples.append(self._augmented(self._synthetic(image, clean, *drawn[0](clean)), code))
         return samples
@@ -228,7 +248,7 @@ class PatchDataset:
         ``default_rng([seed, positions[0], len(positions)])``. Augmenting before the
         noise instead of after is the same in distribution for these kinds (they are
         independent per pixel or have no preferred direction). Otherwise weather draws
-        are shared when ``share`` > 1 (:meth:`_shared_weather`); else, and for a
+        are reused when ``share`` > 1 (:meth:`_shared_weather`); else, and for a
         single position, position by position.
         """
         if len(positions) < 2:
@@ -281,4 +301,4 @@ class ImageDataset:
         return self.source.load(self.indices[index], np.random.default_rng([self.seed, self.indices[index]]))
 
 
-__all__ = ["ImageDataset", "PatchDataset", "augment", "position_draws"]
+__all__ = ["WEATHER_POOL", "ImageDataset", "PatchDataset", "augment", "position_draws"]

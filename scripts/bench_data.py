@@ -12,7 +12,7 @@ photo from disk (as agan did before it decoded photos once) and once from the
 photos decoded once into memory, with masks only for the weather (the GAN's)
 pipeline (what training does now). The weather runs as the weather recipes run it
 (their ``share_weather``) and, in the "sharing draws" row, with one weather draw degrading
-``--share`` patches of a batch (``agan train --share-weather``). The decode rate is ``read_pixels`` over the
+``--share`` patches spread over later batches (``agan train --share-weather``). The decode rate is ``read_pixels`` over the
 same files. The "decoded once" rate and its ratio, which the targets are for, are medians
 over ``--rounds`` rounds of one decode pass then one run over the same patches (each round's
 ratio compares two runs seconds apart: a shared machine's speed drifts by 20-30 % within
@@ -44,7 +44,7 @@ from agan.data.io import list_images, read_pixels  # noqa: E402
 from agan.data.sources import open_source  # noqa: E402
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
-#: The weather recipes' share_weather: patches of a batch that one weather draw degrades.
+#: The weather recipes' share_weather: patches that one weather draw degrades.
 WEATHER_SHARE = json.loads((RECIPES / "attentive-gan-weather.json").read_text()).get("share_weather", 1)
 WEATHER = "weather-mix(kinds=1,among=raindrop|rain|snow|dust)"
 PIPELINES = (  # name, degradation, patch side, batch, masks (the GAN's), weather share (None: --share), target

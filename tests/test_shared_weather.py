@@ -1,15 +1,17 @@
 """Weather drawn once as a layer: the kinds' own values, and training patches that share a draw."""
 
+import pickle
+
 import numpy as np
 import pytest
-from conftest import scene
-from torch.utils.data import DataLoader
-
-from agan.data.datasets import PatchDataset
+from agan.data import datasets
+from agan.data.datasets import WEATHER_POOL, PatchDataset
 from agan.data.degradations import degrade, draw_layers, has_layers, parse_degradation
 from agan.data.degradations._common import photo_scale
 from agan.data.io import write_image
 from agan.data.sources import open_source
+from conftest import scene
+from torch.utils.data import DataLoader
 
 WEATHER = ("raindrop", "rain", "snow", "dust", "haze", "weather-mix", "rain(severity=1)+raindrop")
 
@@ -51,29 +53,50 @@ def _same(a: dict, b: dict) -> bool:
     return all(np.array_equal(a[k], b[k]) for k in ("degraded", "clean", "mask"))
 
 
-def test_a_weather_draw_degrades_up_to_share_patches_and_opens_with_the_one_by_one_patch(photos):
+def test_a_weather_draw_degrades_share_patches_of_later_batches_and_opens_with_the_one_by_one_patch(photos):
     dataset = PatchDataset(open_source(f"synthetic:rain(severity=0.5):{photos}"), 24, seed=3, share=3,
                            augment=False, masks=False)
-    positions = list(range(0, 16))
-    batch = dataset.__getitems__(positions)
-    side_class = ["large" if dataset.sizes[dataset.image_index(p)][0] == 160 else "small" for p in positions]
-    groups: dict[str, list[int]] = {}
-    for i, size in enumerate(side_class):
-        groups.setdefault(size, []).append(i)
-    assert len(groups["small"]) >= 4
-    for members in groups.values():
-        for start in range(0, len(members), 3):
-            draw = members[start:start + 3]
-            opener = draw[0]
-            assert _same(batch[opener], dataset[positions[opener]])  # the opener is the one-by-one patch
-            for i in draw[1:]:  # the others: their own crops under the opener's rain (its mask, unflipped)
-                alone = dataset[positions[i]]
-                assert np.array_equal(batch[i]["clean"], alone["clean"]) and batch[i]["name"] == alone["name"]
-                assert np.array_equal(batch[i]["mask"], batch[opener]["mask"])
-                assert not np.array_equal(batch[i]["degraded"], alone["degraded"])
-    assert all(_same(a, b) for a, b in zip(batch, dataset.__getitems__(positions)))  # reproducible
-    firsts = [batch[members[0]]["mask"] for members in groups.values()] + [batch[groups["small"][3]]["mask"]]
-    assert not np.array_equal(firsts[0], firsts[-1])  # a fourth small patch opens a new draw
+    batches = [list(range(start, start + 16)) for start in range(0, 192, 16)]
+    fetched = [sample for batch in batches for sample in dataset.__getitems__(batch)]
+    positions = [p for batch in batches for p in batch]
+    by_class: dict[str, list[int]] = {}  # patches in the order the pool of their photo size class served them
+    for i, p in enumerate(positions):
+        by_class.setdefault("large" if dataset.sizes[dataset.image_index(p)][0] == 160 else "small", []).append(i)
+    small = by_class["small"]
+    assert len(small) >= 4 * WEATHER_POOL
+    for turn in range(WEATHER_POOL):
+        draw = small[turn::WEATHER_POOL][:3]  # a slot's draw serves its patches a pool's turn apart
+        opener = draw[0]
+        assert _same(fetched[opener], dataset[positions[opener]])  # the opener is the one-by-one patch
+        for i in draw[1:]:  # the others: their own crops under the opener's rain (its mask, unflipped)
+            alone = dataset[positions[i]]
+            assert np.array_equal(fetched[i]["clean"], alone["clean"]) and fetched[i]["name"] == alone["name"]
+            assert np.array_equal(fetched[i]["mask"], fetched[opener]["mask"])
+            assert not np.array_equal(fetched[i]["degraded"], alone["degraded"])
+        fourth = small[turn + 3 * WEATHER_POOL]  # the slot's fourth patch opens a new draw
+        assert _same(fetched[fourth], dataset[positions[fourth]])
+    again = PatchDataset(open_source(f"synthetic:rain(severity=0.5):{photos}"), 24, seed=3, share=3,
+                         augment=False, masks=False)
+    assert all(_same(a, b) for a, b in zip(fetched, [s for batch in batches for s in again.__getitems__(batch)]))
+
+
+def test_each_draw_degrades_share_patches_and_no_two_patches_of_a_batch_share_one(photos, monkeypatch):
+    used: list[int] = []  # the draw each synthetic patch got, in the order they were degraded
+
+    def counted(*args, **kwargs):
+        layer, number = draw_layers(*args, **kwargs), len(set(used)) + 1
+        return lambda clean: (used.append(number), layer(clean))[1]
+
+    monkeypatch.setattr(datasets, "draw_layers", counted)
+    dataset = PatchDataset(open_source(f"synthetic:snow:{photos}"), 24, seed=5, share=4)
+    for start in range(0, 40 * 16, 16):
+        dataset.__getitems__(list(range(start, start + 16)))
+    patches = np.asarray(used)
+    _, counts = np.unique(patches, return_counts=True)
+    assert len(patches) == 640 and counts.max() == 4
+    assert np.sum(counts < 4) <= 2 * WEATHER_POOL  # only a slot's last draw of each of the two size classes is unfinished
+    for batch in patches.reshape(40, 16):
+        assert len(set(batch.tolist())) == 16
 
 
 def test_real_pairs_and_noise_in_a_weather_batch_load_one_by_one(photos, tmp_path):
@@ -90,14 +113,20 @@ def test_real_pairs_and_noise_in_a_weather_batch_load_one_by_one(photos, tmp_pat
     assert all(_same(a, noisy[p]) for a, p in zip(noisy.__getitems__(positions), positions))
 
 
-def test_shared_weather_batches_are_the_same_with_any_number_of_workers(photos):
-    dataset = PatchDataset(open_source(f"synthetic:weather-mix:{photos}"), 16, seed=2, length=16, share=2)
+def test_shared_weather_batches_are_the_same_for_the_same_workers_each_with_its_own_pool(photos):
+    def weather() -> PatchDataset:
+        return PatchDataset(open_source(f"synthetic:weather-mix:{photos}"), 16, seed=2, length=48, share=2)
 
-    def batches(workers):
-        return [b["degraded"] for b in DataLoader(dataset, batch_size=4, num_workers=workers)]
-
-    for a, b in zip(batches(0), batches(2)):
-        assert np.array_equal(a.numpy(), b.numpy())
+    dataset = weather()
+    dataset.__getitems__(list(range(100, 100 + WEATHER_POOL)))  # draws kept here stay here (forked or pickled)
+    assert dataset._pools and not pickle.loads(pickle.dumps(dataset))._pools
+    loaded = [b["degraded"].numpy() for b in DataLoader(dataset, batch_size=4, num_workers=2)]
+    assert len(loaded) == 12
+    for worker in range(2):  # worker w serves batches w, w + 2, ... in turn, from a pool of its own
+        alone = weather()
+        for batch in range(worker, 12, 2):
+            samples = alone.__getitems__(list(range(4 * batch, 4 * batch + 4)))
+            assert np.array_equal(loaded[batch], np.stack([s["degraded"] for s in samples]))
 
 
 def test_share_must_be_positive(photos):

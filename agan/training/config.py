@@ -64,7 +64,7 @@ class TrainConfig:
     minutes: float | None = None  # a time budget: after a warm-up, iters is set so the schedule ends in it
     device: str = "auto"
     workers: int = 0
-    share_weather: int = 1  # training patches of a batch that one synthetic weather draw degrades
+    share_weather: int = 1  # training patches that one synthetic weather draw degrades (PatchDataset share)
     log_every: int = 10
     val_every: int = 200
     val_limit: int = 4
