@@ -10,25 +10,19 @@
 #   ITERS   training steps (default 400)   SEEDS  seeds, one pair each (default "1 2 3")
 #   K       patches per draw of the second run of each pair (default 4)
 # Extra arguments go to every `agan train` (e.g. --workers 0). Rerunning skips finished runs.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data}
 RUNS=${RUNS:-runs/share-weather-check}
+source "$(dirname "$0")/recipes/common.sh"  # DATA, WEATHER_TRAIN (the recipes' data), finished
 ITERS=${ITERS:-400}
 SEEDS=${SEEDS:-1 2 3}
 K=${K:-4}
-WEATHER="weather-mix(kinds=1,among=raindrop|rain|snow|dust)"
-TRAIN="synthetic:$WEATHER:$DATA/bsds432,$DATA/urban100,$DATA/mcmaster,$DATA/set14; $DATA/jorder_small/train*8"
 VAL="synthetic:raindrop:$DATA/kodak24; synthetic:rain:$DATA/kodak24; synthetic:snow:$DATA/kodak24"
 VAL="$VAL; synthetic:dust:$DATA/kodak24; $DATA/rain12; $DATA/outdoor_rain_test1"
 mkdir -p "$RUNS"
 for seed in $SEEDS; do
     for share in 1 "$K"; do
         out="$RUNS/s$seed-k$share"
-        if grep -q "\"step\": $ITERS,.*val/psnr" "$out/metrics.jsonl" 2>/dev/null; then
-            continue
-        fi
-        agan train unet --config scripts/recipes/unet-weather.json --data "$TRAIN" --val "$VAL" --out "$out" \
+        [ -d "$out" ] && finished "$out" && continue
+        agan train unet --config scripts/recipes/unet-weather.json --data "$WEATHER_TRAIN" --val "$VAL" --out "$out" \
             --iters "$ITERS" --val-every "$ITERS" --save-every "$ITERS" --val-limit 24 --workers 1 \
             --seed "$seed" --share-weather "$share" "$@" > "$out.log" 2>&1
     done

@@ -4,14 +4,15 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import scene
+from torch.utils.data import DataLoader
+
 from agan.data import datasets
 from agan.data.datasets import WEATHER_POOL, PatchDataset
 from agan.data.degradations import degrade, draw_layers, has_layers, parse_degradation
 from agan.data.degradations._common import photo_scale
 from agan.data.io import write_image
 from agan.data.sources import open_source
-from conftest import scene
-from torch.utils.data import DataLoader
 
 WEATHER = ("raindrop", "rain", "snow", "dust", "haze", "weather-mix", "rain(severity=1)+raindrop")
 
