@@ -51,6 +51,27 @@ def augment(arrays: list[np.ndarray], code: int) -> list[np.ndarray]:
     return out
 
 
+def augment_into(source: np.ndarray, code: int, out: np.ndarray) -> None:
+    """Write :func:`augment` ``([source], code)[0]`` into ``out`` (a contiguous HWC array of the result's
+    shape and ``source``'s dtype, such as one patch of a batch): one OpenCV call for seven of the
+    eight codes (a flip then a quarter turn is a transpose or a flip about the other axis), and no
+    new array."""
+    if out.ndim == 3 and out.shape[2] == 1:  # OpenCV writes into a HW view, not an HW1 array
+        source, out = source[..., 0], out[..., 0]
+    if code == 0:
+        np.copyto(out, source)
+    elif code == 4:
+        cv2.flip(source, 1, dst=out)
+    elif code == 5:  # rot90 of a left-right flip
+        cv2.transpose(source, dst=out)
+    elif code == 6:  # a half turn of a left-right flip
+        cv2.flip(source, 0, dst=out)
+    elif code == 7:  # three quarter turns of a left-right flip
+        cv2.transpose(cv2.flip(source, -1), dst=out)
+    else:
+        cv2.rotate(source, _ROTATIONS[code], dst=out)
+
+
 _MASK64 = (1 << 64) - 1
 
 
@@ -66,6 +87,27 @@ def position_draws(seed: int, position: int, ranges: tuple[int, ...]) -> list[in
         z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
         out.append(((z ^ (z >> 31)) * int(n)) >> 64)
+    return out
+
+
+def position_draws_array(seed: int, positions: np.ndarray, ranges: tuple[np.ndarray | int, ...]) -> list[np.ndarray]:
+    """:func:`position_draws` for many positions at once, the same values: ``positions`` a 1-D int
+    array, each of ``ranges`` an int or an int array like it (each below 2**32); one int64 array
+    of draws per range."""
+    u64 = np.uint64
+    state = u64((int(seed) * 0xD1B54A32D192ED03) & _MASK64) + np.asarray(positions, np.int64).astype(u64)
+    out = []
+    for n in ranges:
+        n = np.asarray(n, np.int64)
+        if n.size and not (n.min() >= 1 and n.max() < 2**32):
+            raise ValueError(f"position_draws_array takes ranges in [1, 2**32), got {n.min()} to {n.max()}")
+        n = n.astype(u64)
+        state = state + u64(0x9E3779B97F4A7C15)
+        z = (state ^ (state >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+        z ^= z >> u64(31)
+        # the top 64 bits of the 128-bit product z * n, from 32-bit halves (no term overflows)
+        out.append(((z >> u64(32)) * n + (((z & u64(0xFFFFFFFF)) * n) >> u64(32)) >> u64(32)).astype(np.int64))
     return out
 
 
@@ -122,6 +164,7 @@ class PatchDataset:
         self._pools_pid = os.getpid()  # the process the pools were filled in
         self.length = int(length) if length is not None else len(source)
         self.sizes = [source.size(i) for i in range(len(source))]
+        self._heights, self._widths = (np.array([size[k] for size in self.sizes], np.int64) for k in (0, 1))
         small = list(dict.fromkeys(source.path(i) for i, (h, w) in enumerate(self.sizes) if min(h, w) < self.patch))
         if small:
             raise DatasetError(
@@ -167,6 +210,22 @@ class PatchDataset:
         top, left, code = position_draws(self.seed, int(position), (h - self.patch + 1, w - self.patch + 1, 8))
         return image, (top, left, self.patch, self.patch), code
 
+    def _places(self, positions: list[int]) -> list[tuple[int, tuple[int, int, int, int], int]]:
+        """:meth:`_place` of each of ``positions``, the same values, drawn for all at once."""
+        at = np.asarray(positions, np.int64)
+        if at.size and at.min() < 0:
+            raise IndexError(int(at.min()))
+        epochs, offsets = np.divmod(at, len(self.source))
+        images = np.empty_like(at)
+        for epoch in np.unique(epochs).tolist():  # one epoch, or two where the batch crosses into the next
+            self.image_index(epoch * len(self.source))  # the epoch's order
+            images[epochs == epoch] = self._order[1][offsets[epochs == epoch]]
+        heights, widths = self._heights[images], self._widths[images]
+        tops, lefts, codes = position_draws_array(self.seed, at, (heights - self.patch + 1, widths - self.patch + 1, 8))
+        size = self.patch
+        return [(image, (top, left, size, size), code)
+                for image, top, left, code in zip(images.tolist(), tops.tolist(), lefts.tolist(), codes.tolist())]
+
     def _generator(self, position: int) -> np.random.Generator:
         """The generator a synthetic degradation of ``position`` alone draws from."""
         return np.random.default_rng([self.seed, int(position)])
@@ -196,8 +255,7 @@ class PatchDataset:
         if self._pools_pid != os.getpid():  # a forked worker starts its own pools, as a spawned one does
             self._pools, self._pools_pid = {}, os.getpid()
         samples = []
-        for position in positions:
-            image, crop, code = self._place(position)
+        for position, (image, crop, code) in zip(positions, self._places(positions)):
             chain = self.source.degradation_of(image)
             if chain is None or not has_layers(chain):
                 samples.append(self._augmented(self._load(image, self._generator(position), crop), code))
@@ -229,9 +287,11 @@ class PatchDataset:
         as converting each patch alone. Otherwise patch by patch."""
         stored = [self.source.clean_pixels(image, crop) for image, crop, _ in places]
         if all(s is not None for s in stored) and len({(p.dtype, p.shape[2], grey) for p, grey in stored}) == 1:
-            pixels = np.stack([augment([p], code)[0] if self.augment else p
-                               for (p, _), (_, _, code) in zip(stored, places)])
-            n, h, w, c = pixels.shape
+            first = stored[0][0]
+            n, (h, w, c) = len(stored), first.shape
+            pixels = np.empty((n, h, w, c), first.dtype)
+            for (p, _), (_, _, code), out in zip(stored, places, pixels):
+                augment_into(p, code if self.augment else 0, out)
             return pixels_to_image(pixels.reshape(n * h, w, c), stored[0][1]).reshape(n, h, w, -1)
         cleans = []
         for image, crop, code in places:
@@ -256,7 +316,7 @@ class PatchDataset:
         chain = self.source.shared_degradation
         if chain is None or not batchable(chain):
             return self._shared_weather(positions) if self.share > 1 else [self[p] for p in positions]
-        places = [self._place(position) for position in positions]
+        places = self._places(positions)
         images = [image for image, _, _ in places]
         clean = self._clean_batch(places)
         rng = np.random.default_rng([self.seed, int(positions[0]), len(positions)])
@@ -301,4 +361,4 @@ class ImageDataset:
         return self.source.load(self.indices[index], np.random.default_rng([self.seed, self.indices[index]]))
 
 
-__all__ = ["WEATHER_POOL", "ImageDataset", "PatchDataset", "augment", "position_draws"]
+__all__ = ["WEATHER_POOL", "ImageDataset", "PatchDataset", "augment", "augment_into", "position_draws", "position_draws_array"]

@@ -5,7 +5,7 @@ import pytest
 from conftest import scene
 from torch.utils.data import DataLoader
 
-from agan.data.datasets import PatchDataset, augment
+from agan.data.datasets import PatchDataset, augment, augment_into
 from agan.data.degradations import get_degradation, parse_degradation
 from agan.data.degradations._common import photo_scale
 from agan.data.degradations.batched import batchable, degrade_batch
@@ -43,6 +43,24 @@ def test_a_batch_gets_noise_of_the_same_distribution_as_one_patch(spec, level):
     tolerance = {"noise-mix": 0.15, "scribble": 0.1}.get(spec, 0.03)
     assert together[1] == pytest.approx(one_by_one[1], rel=tolerance)
     assert abs(together[0] - one_by_one[0]) < 0.002 + tolerance * one_by_one[1]
+
+
+def test_normal_draws_of_a_batch_are_standard_normal_independent_and_reproducible():
+    from scipy import stats
+
+    from agan.data.degradations.batched import _standard_normal
+
+    rng = np.random.default_rng(0)
+    first, second = _standard_normal(rng, (16, 64, 64, 3)), _standard_normal(rng, (16, 64, 64, 3))
+    assert first.dtype == np.float32 and first.shape == (16, 64, 64, 3)
+    for draws in (first, second):
+        values = draws.ravel().astype(np.float64)
+        assert abs(values.mean()) < 0.01 and values.std() == pytest.approx(1.0, abs=0.01)
+        assert stats.kstest(values, "norm").pvalue > 0.01  # fixed seed: a fixed outcome
+        assert (np.abs(values) > 3).mean() == pytest.approx(2 * stats.norm.sf(3), rel=0.1)
+        assert abs(np.corrcoef(values[:-1], values[1:])[0, 1]) < 0.01  # neighbours independent
+    assert abs(np.corrcoef(first.ravel(), second.ravel())[0, 1]) < 0.01  # successive calls independent
+    assert np.array_equal(_standard_normal(np.random.default_rng(0), (16, 64, 64, 3)), first)
 
 
 def test_poisson_counts_of_a_batch_are_poisson():
@@ -132,6 +150,19 @@ def test_augment_matches_numpy_flips_and_rotations():
             assert np.array_equal(got, want) and got.flags["C_CONTIGUOUS"]
 
 
+def test_augment_into_writes_augment_s_result_into_a_patch_of_a_batch():
+    rng = np.random.default_rng(1)
+    for dtype in (np.uint8, np.uint16, np.float32):
+        photo = (rng.random((30, 40, 3)) * 250).astype(dtype)
+        for source in (photo[3:12, 5:21], photo[3:12, 5:21, :1]):  # crops (not contiguous), colour and grey
+            for code in range(8):
+                want = augment([source], code)[0]
+                batch = np.zeros((3,) + want.shape, dtype)
+                augment_into(source, code, batch[1])
+                assert np.array_equal(batch[1], want), (dtype, source.shape, code)
+                assert not batch[0].any() and not batch[2].any()  # nothing written beside its patch
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_jpeg_of_a_batch_codes_each_patch_as_one_patch_alone(channels):
     cleans = np.random.default_rng(0).random((3, 24, 40, channels), dtype=np.float32)
@@ -189,3 +220,5 @@ def test_noise_mix_masks_are_ones_where_a_dense_kind_ran_and_the_strokes_or_flip
                              np.random.default_rng(1), [64] * 64)
     covered = masks.mean(axis=(1, 2))
     assert (covered == 1).sum() > 20 and ((covered > 0) & (covered < 1)).sum() > 5
+    none, masks = degrade_batch(cleans, parse_degradation("noise-mix(kinds=0)"), np.random.default_rng(1), [64] * 6)
+    assert np.array_equal(none, cleans) and masks.max() == 0

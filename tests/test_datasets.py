@@ -265,3 +265,18 @@ def test_position_draws_are_uniform_reproducible_and_depend_on_the_seed():
     assert abs(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1]) < 0.03  # the draws of a position are independent
     assert position_draws(0, 5, (300, 7, 8)) == draws[5].tolist()
     assert sum(position_draws(1, p, (300,)) != position_draws(0, p, (300,)) for p in range(100)) > 95
+
+
+def test_position_draws_array_gives_position_draws_values():
+    from agan.data.datasets import position_draws, position_draws_array
+
+    rng = np.random.default_rng(0)
+    positions = np.concatenate([np.arange(50), rng.integers(0, 2**40, 50)])
+    tops, lefts = rng.integers(1, 2**32, 100), rng.integers(1, 600, 100)  # ranges up to 2**32 - 1
+    for seed in (0, 7, 2**40 + 3):
+        drawn = position_draws_array(seed, positions, (tops, lefts, 8))
+        assert [d.dtype for d in drawn] == [np.int64] * 3
+        for i, position in enumerate(positions.tolist()):
+            assert [int(d[i]) for d in drawn] == position_draws(seed, position, (int(tops[i]), int(lefts[i]), 8))
+    with pytest.raises(ValueError, match="ranges"):
+        position_draws_array(0, positions[:2], (2**32,))

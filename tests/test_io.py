@@ -91,3 +91,16 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_bytes_to_unit_is_division_by_255_for_any_shape():
+    from agan.data.io import bytes_to_unit
+
+    rng = np.random.default_rng(0)
+    everything = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
+    for pixels in (everything, rng.integers(0, 256, (5, 7, 3), dtype=np.uint8),
+                   rng.integers(0, 256, (3, 6, 4, 3), dtype=np.uint8),  # a batch
+                   rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)[2:9, 5:17]):  # a crop, not contiguous
+        got = bytes_to_unit(pixels)
+        assert got.dtype == np.float32 and got.shape == pixels.shape
+        assert np.array_equal(got, pixels.astype(np.float32) / np.float32(255.0))

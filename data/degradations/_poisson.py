@@ -31,7 +31,8 @@ CELLS = 256
 @cache
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     """The distribution functions (``TOP * GRID`` means x ``COUNTS`` counts, float64, flat) and the
-    guide (``TOP * GRID`` x ``CELLS`` starting counts, int8, flat)."""
+    guide (``TOP * GRID`` x ``CELLS`` int32, flat): cell ``j`` of mean ``g`` holds the place in the
+    distribution functions of the smallest count whose distribution function exceeds ``j / CELLS``."""
     means = np.arange(TOP * GRID) / GRID
     counts = np.arange(COUNTS)
     log_factorial = np.array([lgamma(k + 1.0) for k in counts])
@@ -43,7 +44,8 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     cdf = np.cumsum(pmf, axis=1)
     cdf[:, -1] = np.inf
     guide = np.stack([np.searchsorted(row, np.arange(CELLS) / CELLS, side="right") for row in cdf])
-    return cdf.ravel(), guide.astype(np.int8).ravel()
+    guide += np.arange(TOP * GRID)[:, None] * COUNTS
+    return cdf.ravel(), guide.astype(np.int32).ravel()
 
 
 def small_poisson(lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -55,19 +57,23 @@ def small_poisson(lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cdf, guide = _tables()
     shape, lam = lam.shape, lam.ravel()
     g = (lam * GRID).astype(np.int32)
-    rest = lam - g.astype(np.float64) * (1.0 / GRID)  # in [0, 1 / GRID)
+    # lam - g / GRID exactly, in [0, 1 / GRID): float32 means subtract exactly in float32 (Sterbenz)
+    rest = lam - g.astype(lam.dtype) * (np.float32(1.0 / GRID) if lam.dtype == np.float32 else 1.0 / GRID)
     u = rng.random(lam.size)
-    row = g * COUNTS
-    at = row + np.take(guide, g * CELLS + (u * CELLS).astype(np.int32))
+    cell = (u * CELLS).astype(np.int32)
+    cell += g * CELLS
+    at = np.take(guide, cell)
     walk = np.flatnonzero(u >= np.take(cdf, at))
     while walk.size:  # the guide cell holds a step of the distribution function: walk up to it
         at[walk] += 1
         walk = walk[u[walk] >= np.take(cdf, at[walk])]
-    counts = at - row
+    g *= COUNTS
+    counts = at
+    counts -= g
     u = rng.random(lam.size)
-    more = np.flatnonzero(u >= 1.0 - rest)  # 1 - rest <= exp(-rest) = P(0 more)
+    more = np.flatnonzero(u >= 1.0 - rest.astype(np.float64, copy=False))  # 1 - rest <= exp(-rest) = P(0 more)
     if more.size:
-        r, v = rest[more], u[more]
+        r, v = rest[more].astype(np.float64), u[more]
         p = np.exp(-r)
         below, extra, k = p.copy(), np.zeros(more.size, np.int32), 0
         live = np.flatnonzero(v >= below)

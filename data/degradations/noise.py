@@ -11,8 +11,6 @@ left as ``None`` is drawn from ``rng`` within the range its docstring gives.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import cv2
 import numpy as np
 
@@ -132,12 +130,10 @@ def poisson(
     return finish(counts / np.float32(peak), _dense_mask(clean))
 
 
-def photon_counts(lam: np.ndarray, rng: np.random.Generator,
-                  standard_normal: Callable[[tuple[int, ...]], np.ndarray] | None = None) -> np.ndarray:
+def photon_counts(lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Poisson counts of means ``lam`` (float32 array of any shape), as float32: exact below
     :data:`POISSON_NORMAL_FROM` (:func:`~agan.data.degradations._poisson.small_poisson`),
-    ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, the normal draws (one per such
-    count) from ``standard_normal(shape)`` (default ``rng``'s)."""
+    ``max(round(lam + sqrt(lam) * N(0, 1)), 0)`` from there up, one normal draw from ``rng`` per such count."""
     flat = np.ascontiguousarray(lam).ravel()
     below = flat < POISSON_NORMAL_FROM
     if below.all():  # a dim shot: every count exact, no normal draws
@@ -145,8 +141,7 @@ def photon_counts(lam: np.ndarray, rng: np.random.Generator,
     # the counts gathered and put back by index: numpy's boolean-mask indexing is 2-3x slower
     low, high = np.flatnonzero(below), np.flatnonzero(~below)
     bright = np.take(flat, high)
-    normal = (standard_normal(bright.shape) if standard_normal is not None
-              else rng.standard_normal(bright.shape, dtype=np.float32))
+    normal = rng.standard_normal(bright.shape, dtype=np.float32)
     normal *= np.sqrt(bright)
     normal += bright
     counts = np.empty(flat.shape, np.float32)
