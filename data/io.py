@@ -184,8 +184,10 @@ _BYTE_TO_UNIT = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1
 def bytes_to_unit(pixels: np.ndarray) -> np.ndarray:
     """uint8 pixels of any shape (HWC or NHWC, any channel order) as float32 ``pixels / 255`` in [0, 1],
     the same layout (a new array)."""
-    flat = np.ascontiguousarray(pixels).reshape(-1, 1)  # one column: any number of channels
-    return cv2.LUT(flat, _BYTE_TO_UNIT).reshape(pixels.shape)
+    if pixels.ndim < 2 or pixels.size == 0:
+        return pixels.astype(np.float32) / np.float32(255.0)
+    rows = np.ascontiguousarray(pixels).reshape(len(pixels), -1)  # one channel to OpenCV: any number of channels
+    return cv2.LUT(rows, _BYTE_TO_UNIT).reshape(pixels.shape)
 
 
 def pixels_to_image(pixels: np.ndarray, grey: bool | None = None) -> np.ndarray:

@@ -122,7 +122,7 @@ def main() -> None:
     if not args.folder.is_dir():
         sys.exit(f"{args.folder}: no such folder (give --folder)")
     cv2.setNumThreads(args.threads)
-    torch.set_num_threads(args.threads)  # as in a DataLoader worker (torch's noise draws)
+    torch.set_num_threads(args.threads)  # as in a DataLoader worker
     files = list_images(args.folder)[: args.files]
     decode = decodes_per_second(files)
     print(f"{len(files)} files of {args.folder}; one process, OpenCV and torch threads {args.threads}; "

@@ -100,7 +100,8 @@ def test_bytes_to_unit_is_division_by_255_for_any_shape():
     everything = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
     for pixels in (everything, rng.integers(0, 256, (5, 7, 3), dtype=np.uint8),
                    rng.integers(0, 256, (3, 6, 4, 3), dtype=np.uint8),  # a batch
-                   rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)[2:9, 5:17]):  # a crop, not contiguous
+                   rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)[2:9, 5:17],  # a crop, not contiguous
+                   np.zeros((0, 4, 3), np.uint8), np.arange(7, dtype=np.uint8)):
         got = bytes_to_unit(pixels)
         assert got.dtype == np.float32 and got.shape == pixels.shape
         assert np.array_equal(got, pixels.astype(np.float32) / np.float32(255.0))
