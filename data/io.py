@@ -211,12 +211,16 @@ def _read(path: str | Path, grey: bool | None) -> tuple[np.ndarray, int, bool]:
 
 
 def to_uint(image: np.ndarray, bits: int = 8) -> np.ndarray:
-    """HWC float32 [0, 1] to rounded uint8 (bits=8) or uint16 (bits=16), same layout and channel order."""
+    """HWC (or NHWC) float32 [0, 1] to rounded uint8 (bits=8) or uint16 (bits=16), same layout and channel order."""
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
+    clipped = np.clip(image, 0.0, 1.0)
+    if bits == 8 and clipped.dtype == np.float32 and clipped.ndim >= 2 and clipped.size:
+        # one OpenCV pass, the same bytes: float32 x * 255 rounded half to even and saturated
+        return cv2.convertScaleAbs(clipped.reshape(len(clipped), -1), alpha=255.0).reshape(clipped.shape)
     top = 255 if bits == 8 else 65535
     dtype = np.uint8 if bits == 8 else np.uint16
-    return np.round(np.clip(image, 0.0, 1.0) * top).astype(dtype)
+    return np.round(clipped * top).astype(dtype)
 
 
 def encode_image(image: np.ndarray, suffix: str, *, bits: int = 8, quality: int = 95) -> bytes:

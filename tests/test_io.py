@@ -105,3 +105,16 @@ def test_bytes_to_unit_is_division_by_255_for_any_shape():
         got = bytes_to_unit(pixels)
         assert got.dtype == np.float32 and got.shape == pixels.shape
         assert np.array_equal(got, pixels.astype(np.float32) / np.float32(255.0))
+
+
+def test_to_uint_rounds_half_to_even_like_numpy_for_any_shape():
+    from agan.data.io import to_uint
+
+    ties = [np.float32((k + 0.5) / 255).view(np.int32) + np.arange(-50, 51, dtype=np.int32) for k in range(255)]
+    near_ties = np.concatenate(ties).view(np.float32).reshape(-1, 101, 1)  # every rounding tie and its neighbours
+    rng = np.random.default_rng(0)
+    for image in (near_ties, rng.random((4, 6, 5, 3), dtype=np.float32) * 1.4 - 0.2,  # a batch, out of range
+                  (rng.random((20, 30, 3), dtype=np.float32))[2:9, 5:17], rng.random((6, 5, 3))):  # a crop; float64
+        got = to_uint(image)
+        assert got.dtype == np.uint8 and np.array_equal(got, np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
+    assert np.array_equal(to_uint(near_ties, 16), np.round(near_ties * 65535).astype(np.uint16))

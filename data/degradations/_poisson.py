@@ -57,8 +57,8 @@ def small_poisson(lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cdf, guide = _tables()
     shape, lam = lam.shape, lam.ravel()
     g = (lam * GRID).astype(np.int32)
-    # lam - g / GRID exactly, in [0, 1 / GRID): float32 means subtract exactly in float32 (Sterbenz)
-    rest = lam - g.astype(lam.dtype) * (np.float32(1.0 / GRID) if lam.dtype == np.float32 else 1.0 / GRID)
+    # lam - g / GRID exactly, in [0, 1 / GRID), in lam's precision (float32 subtracts exactly: Sterbenz)
+    rest = lam - g.astype(lam.dtype) * (1.0 / GRID)
     u = rng.random(lam.size)
     cell = (u * CELLS).astype(np.int32)
     cell += g * CELLS

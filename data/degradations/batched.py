@@ -29,7 +29,7 @@ import numpy as np
 
 from agan.data.degradations import SPARSE_KINDS, noise
 from agan.data.degradations._poisson import small_poisson
-from agan.data.io import bytes_to_unit
+from agan.data.io import bytes_to_unit, to_uint
 from agan.data.spec import Call
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -167,9 +167,7 @@ def jpeg(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], *, 
     qualities = rng.integers(10, 61, len(cleans)) if quality is None else np.full(len(cleans), int(quality))
     for q in set(qualities.tolist()):
         noise.check_jpeg_quality(q)
-    n, h, w, c = cleans.shape
-    # np.round(x * 255).astype(np.uint8) in one OpenCV pass (rounding half to even too, the same bytes)
-    as_uint8 = cv2.convertScaleAbs(np.clip(cleans, 0.0, 1.0).reshape(n * h, w, c), alpha=255.0).reshape(n, h, w, c)
+    as_uint8 = to_uint(cleans)
     if as_uint8.shape[3] == 3:
         as_uint8 = _swap_red_blue(as_uint8)  # RGB to OpenCV's BGR
     decoded = np.stack([noise.jpeg_round_trip(p, q) for p, q in zip(as_uint8, qualities.tolist())])

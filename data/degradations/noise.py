@@ -18,6 +18,7 @@ from agan.data.degradations._common import finish, size_scale
 from agan.data.degradations._poisson import TOP as _EXACT_BELOW
 from agan.data.degradations._poisson import small_poisson
 from agan.data.image import check_image
+from agan.data.io import bytes_to_unit, to_uint
 
 #: Poisson counts of at least this mean are drawn from the normal approximation.
 POISSON_NORMAL_FROM = float(_EXACT_BELOW)
@@ -258,13 +259,13 @@ def jpeg(
     clean = check_image(clean)
     quality = int(rng.integers(10, 61)) if quality is None else int(quality)
     check_jpeg_quality(quality)
-    as_uint8 = np.round(np.clip(clean, 0, 1) * 255).astype(np.uint8)
+    as_uint8 = to_uint(clean)
     if as_uint8.shape[2] == 3:
         as_uint8 = cv2.cvtColor(as_uint8, cv2.COLOR_RGB2BGR)
     decoded = jpeg_round_trip(as_uint8, quality)
     if decoded.shape[2] == 3:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    return finish(decoded.astype(np.float32) / 255.0, _dense_mask(clean))
+    return finish(bytes_to_unit(decoded), _dense_mask(clean))
 
 
 def check_jpeg_quality(quality: int) -> None:
