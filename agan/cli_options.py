@@ -61,6 +61,8 @@ def train_options(function: Callable) -> Callable:
         click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs."),
         click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16 weights in the torch hub cache."),
         click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1)."),
+        click.option("--d-patch", type=int, default=None, help="Side of the random square of each patch that the GAN's discriminator judges (default: the whole patch; 64 of 128 costs a quarter)."),
+        click.option("--adversarial-weight", type=float, default=None, help="Weight of the GAN term (default 0.01, the paper's); 0 trains the generator alone (a warm-up stage: no discriminator work)."),
         click.option("--clip-grad", type=float, default=None, help="Clip the gradient norm to this value."),
         click.option("--ema", type=float, default=None, help="Keep an EMA of the weights (and BatchNorm statistics) with this decay (e.g. 0.999); validation and best.pt use it."),
         click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16 (fp32 on other CPUs); fp16 on CUDA."),

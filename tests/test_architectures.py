@@ -30,6 +30,18 @@ def test_checkpoint_rebuilds_the_same_network(tmp_path):
     assert torch.allclose(rebuilt(x), model.eval()(x))
 
 
+def test_a_unet_checkpoint_from_before_the_upsample_option_loads_with_transposed_convolutions(tmp_path):
+    from agan.baselines.unet import UNet
+
+    torch.manual_seed(0)
+    model = UNet(3, width=4, depth=2, upsample="transpose").eval()
+    old_args = {k: v for k, v in model.config.items() if k != "upsample"}  # what such a checkpoint stored
+    path = save_checkpoint(tmp_path / "old.pt", model="unet", model_args=old_args, weights=model.state_dict())
+    rebuilt, _ = model_from_checkpoint(path)
+    x = torch.rand(1, 3, 20, 24)
+    assert rebuilt.config["upsample"] == "transpose" and torch.equal(rebuilt(x), model(x))
+
+
 @pytest.mark.parametrize("net_channels,image_channels", [(1, 1), (1, 3), (3, 3), (3, 1)])
 def test_restorer_keeps_shape_and_range(tmp_path, net_channels, image_channels):
     path, _ = _small_dncnn_checkpoint(tmp_path / "d.pt", net_channels)

@@ -70,7 +70,8 @@ def test_dncnn_batchnorm_settings():
 def test_unet_default_and_large_sizes():
     default = _count_parameters(UNet(3))
     assert 7_000_000 <= default <= 8_000_000
-    assert default == 7_760_163
+    assert default == 7_237_923
+    assert _count_parameters(UNet(3, upsample="transpose")) == 7_760_163  # the original U-Net's upsampling
     large = UNet.large(3)
     assert large.config["width"] == LARGE_WIDTH
     assert abs(_count_parameters(large) - 15_000_000) / 15_000_000 < 0.10
@@ -111,6 +112,48 @@ def test_unet_tiny_and_odd_inputs(size):
     x = torch.rand(1, 3, *size)
     with torch.no_grad():
         assert model(x).shape == x.shape
+
+
+def _deep_feature_response(upsample: str, seed: int) -> torch.Tensor:
+    """|output change| (H, W) of a random U-Net when one bottleneck cell of a grey 64x64 input is nudged."""
+    torch.manual_seed(seed)
+    model = UNet(3, width=8, upsample=upsample).eval()
+    nudge = {"on": False}
+
+    def add_to_one_cell(module, inputs, output):
+        if not nudge["on"]:
+            return output
+        output = output.clone()
+        output[:, :, 2, 2] += 1e-2
+        return output
+
+    model.encoders[-1].register_forward_hook(add_to_one_cell)
+    x = torch.full((1, 3, 64, 64), 0.5)
+    with torch.no_grad():
+        before = model(x)
+        nudge["on"] = True
+        return (model(x) - before).abs().sum(1)[0]
+
+
+def _edge_ratio(response: torch.Tensor) -> float:
+    """Largest step between neighbouring pixels over the largest value: near 1 for a hard-edged block."""
+    step = torch.maximum((response[1:] - response[:-1]).abs().amax(), (response[:, 1:] - response[:, :-1]).abs().amax())
+    return float(step / response.amax())
+
+
+def test_unet_deep_features_reach_the_output_without_block_edges():
+    """The cause of unet-weather's rectangular edits: with transposed 2x2/stride-2 upsampling a bottleneck
+    cell owns one 16x16 block of the output, so a correction switched on there ends in a hard seam.
+    Bilinear upsampling (the default) spreads it smoothly. Random weights, four seeds."""
+    transpose = np.mean([_edge_ratio(_deep_feature_response("transpose", seed)) for seed in range(4)])
+    bilinear = np.mean([_edge_ratio(_deep_feature_response("bilinear", seed)) for seed in range(4)])
+    assert transpose > 0.7  # the test sees the seams of the old layout
+    assert bilinear < 0.55 < transpose - 0.2
+
+
+def test_unet_rejects_an_unknown_upsampling():
+    with pytest.raises(ValueError, match="upsample"):
+        UNet(3, upsample="nearest")
 
 
 def test_unet_depth_changes_padding_multiple():

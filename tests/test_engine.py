@@ -201,6 +201,24 @@ def test_a_set_mixing_grey_and_colour_trains_in_colour(tmp_path, photos):
     Trainer(config, log=lambda *_: None).fit()
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["grey"] is False and saved["model_args"]["in_channels"] == 3
+    assert saved["model_args"]["upsample"] == "bilinear"  # stored explicitly: older U-Net runs meant "transpose"
+
+
+def test_a_unet_run_from_before_the_upsample_option_resumes_with_its_transposed_convolutions(tmp_path, photos):
+    from agan.baselines.unet import UNet
+    from agan.training.config import config_for_run
+
+    run = tmp_path / "old"
+    Trainer(_config("unet", photos, run, iters=2, save_every=2, model_args={**SMALL["unet"], "upsample": "transpose"}),
+            log=lambda *_: None).fit()
+    saved = json.loads((run / "config.json").read_text())
+    del saved["model_args"]["upsample"]  # as a run folder written before the option has it
+    (run / "config.json").write_text(json.dumps(saved))
+    config = config_for_run("unet", run, None, None, None, {"iters": 4}, report=lambda *_: None)
+    assert config.model_args["upsample"] == "transpose"
+    trainer = Trainer(config, log=lambda *_: None)
+    assert isinstance(trainer.model, UNet) and trainer.model.config["upsample"] == "transpose"
+    trainer.fit()
 
 
 def test_a_joined_validation_spec_logs_each_part_and_picks_best_on_the_mean(tmp_path, photos):
@@ -538,3 +556,54 @@ def test_ema_averages_batchnorm_statistics_instead_of_copying_the_live_ones(tmp_
     for key in before:
         assert not torch.equal(averaged[key], live[key])  # averaged, not copied
         assert (averaged[key] - live[key]).abs().max() < (before[key] - live[key]).abs().max()  # towards the live ones
+
+
+def _adversarial_step(**settings):
+    """A small Attentive GAN step on the CPU (fp32), its generator and discriminator, and a 32x32 batch of 2."""
+    from agan.nets import AttentiveDiscriminator, AttentiveGenerator
+    from agan.training.steps import build_step
+
+    config = TrainConfig(model="attentive-gan", data="x", out="y", patch=32, perceptual="none", **settings)
+    config.check()
+    torch.manual_seed(0)
+    generator, discriminator = AttentiveGenerator(**SMALL["attentive-gan"]), AttentiveDiscriminator()
+    step = build_step(config, generator, discriminator, None, torch.device("cpu"))
+    clean = torch.rand(2, 3, 32, 32)
+    degraded = (clean + 0.2 * torch.rand_like(clean)).clamp(0, 1)
+    mask = (degraded - clean).abs().amax(1, keepdim=True).gt(0.1).float()
+    return step, generator, discriminator, (degraded, clean, mask)
+
+
+def test_a_warm_up_step_trains_the_generator_alone():
+    step, generator, discriminator, batch = _adversarial_step(adversarial_weight=0.0)
+    before_d = {k: v.clone() for k, v in discriminator.state_dict().items()}
+    before_g = {k: v.clone() for k, v in generator.state_dict().items()}
+    calls = []
+    discriminator.register_forward_hook(lambda *_: calls.append(1))
+    terms = step.run(*batch)
+    assert not calls and not any(k.startswith("d_") for k in terms) and "adversarial" not in terms
+    assert all(torch.equal(v, discriminator.state_dict()[k]) for k, v in before_d.items())
+    assert any(not torch.equal(v, generator.state_dict()[k]) for k, v in before_g.items())
+
+
+@pytest.mark.parametrize("d_patch", [None, 16])
+def test_the_discriminator_judges_squares_of_d_patch_and_real_with_restored_in_one_pass(d_patch):
+    step, _, discriminator, batch = _adversarial_step(d_patch=d_patch)
+    shapes = []
+    discriminator.register_forward_hook(lambda module, inputs, output: shapes.append(tuple(inputs[0].shape)))
+    torch.manual_seed(1)
+    terms = step.run(*batch)
+    side = d_patch or 32
+    assert shapes == [(2, 3, side, side), (4, 3, side, side)]  # the G step's restored images, then real + restored
+    assert {"adversarial", "d_real", "d_fake", "d_map", "d_total"} <= set(terms)
+    assert all(math.isfinite(v) for v in terms.values())
+
+
+def test_a_discriminator_square_as_large_as_the_patch_judges_whole_patches_and_a_tiny_one_is_refused():
+    step, _, discriminator, batch = _adversarial_step(d_patch=64)  # patches of 32 (a recipe's d_patch, a trial's patch)
+    shapes = []
+    discriminator.register_forward_hook(lambda module, inputs, output: shapes.append(tuple(inputs[0].shape)))
+    step.run(*batch)
+    assert shapes == [(2, 3, 32, 32), (4, 3, 32, 32)]
+    with pytest.raises(ValueError, match="d_patch"):
+        TrainConfig(model="attentive-gan", data="x", out="y", patch=32, d_patch=8).check()

@@ -15,7 +15,7 @@ averages the x8 flips/rotations. On CUDA the network runs under bf16 autocast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from agan.baselines.dncnn import DnCNN
-from agan.baselines.unet import UNet
+from agan.baselines.unet import UNet, upsampling_of
 from agan.data.spec import lookup
 from agan.nets import AttentiveDiscriminator, AttentiveGenerator, count_parameters
 from agan.nets.checkpoints import CheckpointError, float32_weights, load_checkpoint
@@ -31,12 +31,34 @@ from agan.nets.checkpoints import CheckpointError, float32_weights, load_checkpo
 
 @dataclass(frozen=True)
 class Architecture:
-    """A trainable network: ``build(**args)``; ``discriminator`` for adversarial models."""
+    """A trainable network: ``build(**args)``; ``discriminator`` for adversarial models.
+
+    ``legacy_args`` are constructor arguments added after run folders of the
+    network were first written, each with the value those runs were built
+    with: a run folder's ``model_args`` that lack one meant that value (new
+    runs store them). ``weights_args`` tells such arguments from a state dict,
+    for checkpoints that do not name them.
+    """
 
     name: str
     build: Callable[..., nn.Module]
     summary: str
     discriminator: Callable[..., nn.Module] | None = None
+    legacy_args: dict[str, Any] = field(default_factory=dict)
+    weights_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def stored_args(self, model_args: dict[str, Any]) -> dict[str, Any]:
+        """The constructor arguments that a run folder's ``model_args`` meant (legacy values filled in)."""
+        return {**self.legacy_args, **model_args}
+
+    def checkpoint_args(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The constructor arguments of a checkpoint: its ``model_args``, completed from its weights."""
+        told = self.weights_args(payload["weights"]) if self.weights_args is not None else {}
+        return {**told, **payload["model_args"]}
+
+    def explicit_args(self, model_args: dict[str, Any], model: nn.Module) -> dict[str, Any]:
+        """``model_args`` plus the values ``model`` was built with for every legacy argument, to store."""
+        return {**model_args, **{key: model.config[key] for key in self.legacy_args}}
 
     def parameters(self, **args: Any) -> int:
         """Learnable parameters of the network (the generator for a GAN) built with ``args``."""
@@ -50,7 +72,9 @@ ARCHITECTURES: dict[str, Architecture] = {
         discriminator=AttentiveDiscriminator,
     ),
     "dncnn": Architecture("dncnn", DnCNN, "DnCNN (Zhang et al. 2017): 17 conv+BN layers, residual learning"),
-    "unet": Architecture("unet", UNet, "U-Net: encoder-decoder with concatenated skips, residual output"),
+    "unet": Architecture("unet", UNet, "U-Net: encoder-decoder with concatenated skips, residual output",
+                         legacy_args={"upsample": "transpose"},
+                         weights_args=lambda weights: {"upsample": upsampling_of(weights)}),
 }
 
 
@@ -76,7 +100,8 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: its weights are not finite (NaN or infinite): the training that wrote it "
                               "diverged; use an earlier checkpoint")
     try:
-        model = ARCHITECTURES[payload["model"]].build(**payload["model_args"])
+        architecture = ARCHITECTURES[payload["model"]]
+        model = architecture.build(**architecture.checkpoint_args(payload))
         weights = float32_weights(payload["weights"])
         model.load_state_dict(weights)
     except (TypeError, RuntimeError) as err:

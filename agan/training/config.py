@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agan.errors import InputError
+from agan.nets.architectures import get_architecture
 from agan.training.run_folder import RunFolder
 
 #: Per-model defaults that differ from the dataclass defaults.
@@ -59,6 +60,7 @@ class TrainConfig:
     map_weight: float = 0.05
     theta: float = 0.8
     d_ratio: int = 1
+    d_patch: int | None = None  # attentive-gan: side of the random square D judges (None, or >= patch: all)
     seed: int = 0
     init: str | None = None  # a shipped release or checkpoint whose weights start the run (fine-tuning)
     minutes: float | None = None  # a time budget: after a warm-up, iters is set so the schedule ends in it
@@ -115,6 +117,8 @@ class TrainConfig:
             (self.loss in ("mse", "l1"), "loss must be mse or l1"),
             (self.perceptual in ("vgg", "none"), "perceptual must be vgg or none"),
             (self.d_ratio >= 1, "d_ratio must be at least 1"),
+            (self.d_patch is None or self.d_patch >= 16, "d_patch must be at least 16 pixels"),
+            (self.adversarial_weight >= 0, "adversarial_weight must be 0 (a warm-up without the discriminator) or more"),
             (self.share_weather >= 1, "share_weather must be at least 1"),
             (self.ema is None or 0 < self.ema < 1, "ema must be a decay in (0, 1)"),
             (self.log_every >= 1 and self.val_every >= 1 and self.save_every >= 1, "log/val/save intervals must be >= 1"),
@@ -213,6 +217,7 @@ def config_for_run(model: str, out: str | Path, data: str | None, val: str | Non
         if config.model != model:
             raise InputError(f"{out}: holds a {config.model} run, not {model}")
         config.out = str(out)  # the folder may have been moved or copied since
+        config.model_args = get_architecture(model).stored_args(config.model_args)
         asked = {**(read_config_file(config_file) if config_file else {}),
                  **{k: v for k, v in options.items() if v is not None}, "data": data, "val": val}
         for line in resume_changes(config, asked):

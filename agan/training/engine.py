@@ -89,7 +89,7 @@ class Trainer:
         architecture = get_architecture(config.model)
         init = self._init_payload() if config.init else None
         if init is not None:  # the starting weights fix the architecture; the config may still add arguments
-            config.model_args = {**init["model_args"], **config.model_args}
+            config.model_args = {**architecture.checkpoint_args(init), **config.model_args}
 
         source = open_source(config.data, grey=config.grey)
         if config.grey is None:
@@ -118,6 +118,7 @@ class Trainer:
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
         model = architecture.build(**model_args).to(self.device)
+        config.model_args = architecture.explicit_args(model_args, model)
         discriminator = (architecture.discriminator(in_channels=channels).to(self.device)
                          if architecture.discriminator is not None else None)
         self.amp_dtype = self._amp_dtype(config.amp)

@@ -48,7 +48,8 @@ RECIPES_DIR = Path(__file__).resolve().parents[2] / "scripts" / "recipes"
 
 #: ``agan train`` options, TrainConfig field -> flag, that a recipe command may need to repeat.
 _TRAIN_FLAGS = ("init", "minutes", "iters", "batch", "patch", "lr", "warmup", "schedule", "loss", "perceptual",
-                "d_ratio", "clip_grad", "ema", "amp", "val_every", "val_limit", "save_every", "workers", "seed")
+                "adversarial_weight", "d_ratio", "d_patch", "clip_grad", "ema", "amp", "val_every", "val_limit",
+                "save_every", "workers", "seed")
 
 
 def find_checkpoint(run: str | Path, name: str, which: str = "best") -> Path:
@@ -158,6 +159,12 @@ def training_record(run: str | Path) -> dict[str, Any]:
     }
 
 
+def _recipe_of(run: str | Path, name: str) -> str:
+    """The recipe a run folder was trained by: the one named after the folder, else the release's."""
+    folder = Path(run).name
+    return folder if (RECIPES_DIR / f"{folder}.sh").is_file() else name
+
+
 def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: str = "preview",
                   note: str | None = None, command: str | None = None) -> dict[str, Any]:
     """A model card for the release ``name`` of ``run`` (see :func:`training_record`).
@@ -168,7 +175,9 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         data_root: the folder of the image sets; data specs are written relative to it.
         status: ``preview`` (a short or weak run, said so wherever it is used) or ``stable``.
         note: a sentence on anything the figures alone do not say (how a run ended, ...).
-        command: the command that reproduces the run; default :func:`recipe_command`.
+        command: the command that reproduces the run; default :func:`recipe_command` of the recipe
+            named after the run folder when there is one (a stage's own recipe, e.g.
+            ``attentive-gan-weather-warmup``), else of ``name``.
     """
     check_name(name)
     if status not in STATUSES:
@@ -191,7 +200,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         "patch": config["patch"],
         "hardware": record["hardware"],
         "training_seconds": record["training_seconds"],
-        "command": command or recipe_command(name, config),
+        "command": command or recipe_command(_recipe_of(run, name), config),
         "validation": validation,
         "note": note,
         "evaluations": [],
@@ -314,7 +323,8 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any],
 
     weights_path, card_path = release_paths(name, folder)
     payload = load_checkpoint(checkpoint)
-    network = get_architecture(payload["model"]).build(**payload["model_args"])
+    architecture = get_architecture(payload["model"])
+    network = architecture.build(**architecture.checkpoint_args(payload))
     release_checkpoint(checkpoint, weights_path, half=True)
     card = {**card, "name": name, "model": payload["model"], "model_args": payload["model_args"],
             "parameters": count_parameters(network), "weights": "fp16",

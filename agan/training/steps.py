@@ -134,8 +134,11 @@ class AdversarialStep(SupervisedStep):
     def describe(self) -> list[str]:
         from agan.nets import count_parameters
 
-        return [f"discriminator: {count_parameters(unwrap(self.disc)):,} parameters; "
-                f"perceptual loss: {self.config.perceptual}"]
+        c = self.config
+        judged = "left out (adversarial_weight 0: a warm-up of the generator)" if c.adversarial_weight == 0 else (
+            f"judges {c.d_patch}x{c.d_patch} squares of the patches" if c.d_patch else "judges whole patches")
+        return [f"discriminator: {count_parameters(unwrap(self.disc)):,} parameters, {judged}; "
+                f"perceptual loss: {c.perceptual}"]
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": unwrap(self.disc).state_dict(),
@@ -170,28 +173,53 @@ class AdversarialStep(SupervisedStep):
         super().advance_schedules()
         self.scheduler_d.step()
 
+    def _judged(self, *images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The square of side ``d_patch`` that the discriminator judges, cut from each of ``images``.
+
+        One box a step, drawn from torch's generator (seeded, and saved with the run's RNG states),
+        the same for every image of the batch and for real, restored and attention map alike.
+        """
+        side = self.config.d_patch
+        height, width = images[0].shape[-2:]
+        if side is None or (side >= height and side >= width):
+            return images
+        top = int(torch.randint(0, max(height - side, 0) + 1, ()))
+        left = int(torch.randint(0, max(width - side, 0) + 1, ()))
+        return tuple(image[..., top:top + side, left:left + side] for image in images)
+
     def run(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
-        """One generator step and ``d_ratio`` discriminator steps; returns ``g_*`` and ``d_*`` loss terms."""
+        """One generator step and ``d_ratio`` discriminator steps; returns ``g_*`` and ``d_*`` loss terms.
+
+        With ``adversarial_weight`` 0 (a warm-up stage) the discriminator is left out: no GAN term,
+        no discriminator step, and only ``g_*`` terms.
+        """
         c = self.config
+        adversarial = c.adversarial_weight > 0
         losses.set_requires_grad(self.disc, False)
         with self.autocast():
             output: GeneratorOutput = self.model(degraded)
-            fake = unwrap(self.disc)(output.image)  # D is frozen here: bypass DDP's gradient reducer
+            judged_clean, judged_output, judged_map = self._judged(clean, output.image, output.attention[-1])
+            # D is frozen here: bypass DDP's gradient reducer
+            fake_logit = unwrap(self.disc)(judged_output).logit.float() if adversarial else None
             g_total, g_terms = losses.generator_loss(
-                output, clean, mask, fake.logit.float(), perceptual_loss=self.perceptual, gan_loss=self.gan_loss,
+                output, clean, mask, fake_logit, perceptual_loss=self.perceptual, gan_loss=self.gan_loss,
                 adversarial=c.adversarial_weight, attention=c.attention_weight, multiscale=c.multiscale_weight,
                 perceptual=c.perceptual_weight, theta=c.theta)
         self.backward(g_total, self.optimizer, self.model.parameters())
+        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
+        if not adversarial:
+            return terms
         losses.set_requires_grad(self.disc, True)
+        both = torch.cat([judged_clean, judged_output.detach()])  # one pass over real and restored
         for _ in range(c.d_ratio):
             with self.autocast():
-                real = self.disc(clean)
-                fake = self.disc(output.image.detach())
+                judged = self.disc(both)
+                real_logit, fake_logit = judged.logit.float().chunk(2)
+                real_map, fake_map = judged.d_map.float().chunk(2)
                 d_total, d_terms = losses.discriminator_loss(
-                    real.logit.float(), fake.logit.float(), real.d_map.float(), fake.d_map.float(),
-                    output.attention[-1].float(), gan_loss=self.gan_loss, map_weight=c.map_weight)
+                    real_logit, fake_logit, real_map, fake_map, judged_map.float(),
+                    gan_loss=self.gan_loss, map_weight=c.map_weight)
             self.backward(d_total, self.optimizer_d, self.disc.parameters())
-        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
         terms.update({f"d_{k}": v for k, v in d_terms.items()})
         return terms
 
