@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,10 @@ from agan.data.io import is_image_file, list_images, read_image_with_depth, read
 from agan.data.spec import parse_calls
 from agan.errors import InputError
 from agan.methods.registry import REGISTRY, Method, build_method
+from agan.methods.tiling import tile_progress
+
+#: Images above this many pixels show their progress tile by tile.
+PROGRESS_PIXELS = 4_000_000
 
 
 def expand_input(argument: str) -> list[Path]:
@@ -89,16 +94,62 @@ def restore_method(model: str, post_filter: str | None, device: str, tile: int |
     return build_method(spec, device, tile=tile, overlap=overlap, ensemble=ensemble, precision=precision)
 
 
+class TileReport:
+    """Progress inside one large image, ``(tiles done, tiles in all)`` at a time.
+
+    On a terminal a tqdm bar of tiles with its estimate; elsewhere (a log, a pipe) plain lines on
+    ``write``, one at most every ``every`` seconds and at the end: ``NAME: 24/96 tiles (25 %), 52 s,
+    about 2 min 36 s left``.
+    """
+
+    def __init__(self, name: str, terminal: bool, write: Callable[[str], None], every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.name, self.terminal, self.write, self.every, self.clock = name, terminal, write, every, clock
+        self.start = clock()
+        self.last = self.start
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.terminal:
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=self.name, unit="tile", leave=False)
+            self.bar.update(done - self.bar.n)
+            if done >= total:
+                self.bar.close()
+            return
+        now = self.clock()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.start
+        left = elapsed / done * (total - done)
+        tail = "done" if done >= total else f"about {_duration(left)} left"
+        self.write(f"{self.name}: {done}/{total} tiles ({100 * done // total} %), {_duration(elapsed)}, {tail}")
+
+
+def _duration(seconds: float) -> str:
+    """``52 s`` or ``2 min 36 s``."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+
 def restore_file(method: Method, source: Path, output: Path, save_attention: bool = False, quality: int = 95,
-                 warn: Callable[[str], None] = print) -> None:
+                 warn: Callable[[str], None] = print, terminal: bool = False) -> None:
     """Read ``source`` (turned as its EXIF orientation says), restore it and write ``output`` (16-bit
-    PNG/TIFF for 16-bit inputs; a JPEG keeps the source's EXIF and ICC profile), and its attention map."""
+    PNG/TIFF for 16-bit inputs; a JPEG keeps the source's EXIF and ICC profile), and its attention map.
+
+    Images above :data:`PROGRESS_PIXELS` report their tiles (:class:`TileReport`: a bar when
+    ``terminal``, else lines on ``warn``)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         image, bits = read_image_with_depth(source)
     for warning in caught:
         warn(f"warning: {warning.message}")
-    restored, attention = method.restore_with_attention(image)
+    large = image.shape[0] * image.shape[1] > PROGRESS_PIXELS
+    with tile_progress(TileReport(source.name, terminal, warn) if large else None):
+        # the image is ours: a tiled network writes its output into it (one float copy of a big photo)
+        restored, attention = method.restore_with_attention(image, attention=save_attention, consume=True)
+    del image
     deep = bits > 8 and output.suffix.lower() in (".png", ".tif", ".tiff")
     write_image(output, restored, bits=16 if deep else 8, quality=quality, metadata=read_metadata(source))
     if save_attention and attention is not None:
@@ -120,7 +171,7 @@ def restore_files(method: Method, sources: list[Path], outputs: list[Path], *, s
             skipped += 1
             continue
         try:
-            restore_file(method, source, output, save_attention, quality, warn)
+            restore_file(method, source, output, save_attention, quality, warn, terminal=progress)
             done += 1
         except Exception as err:  # one file's failure, named by on_error; the batch goes on
             if on_error is None:

@@ -214,7 +214,8 @@ def to_uint(image: np.ndarray, bits: int = 8) -> np.ndarray:
     """HWC (or NHWC) float32 [0, 1] to rounded uint8 (bits=8) or uint16 (bits=16), same layout and channel order."""
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
-    clipped = np.clip(image, 0.0, 1.0)
+    inside = image.size == 0 or (image.min() >= 0.0 and image.max() <= 1.0)  # NaN fails both: clipped
+    clipped = image if inside else np.clip(image, 0.0, 1.0)  # no whole-image copy for a restored image
     if bits == 8 and clipped.dtype == np.float32 and clipped.ndim >= 2 and clipped.size:
         # one OpenCV pass, the same bytes: float32 x * 255 rounded half to even and saturated
         return cv2.convertScaleAbs(clipped.reshape(len(clipped), -1), alpha=255.0).reshape(clipped.shape)
@@ -235,7 +236,10 @@ def encode_image(image: np.ndarray, suffix: str, *, bits: int = 8, quality: int 
     if bits == 16 and suffix in (".jpg", ".jpeg"):
         raise ValueError("JPEG holds 8 bits only; write PNG or TIFF for 16 bits")
     pixels = to_uint(image, bits)
-    pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if pixels.shape[2] == 3 else pixels[..., 0]
+    if pixels.shape[2] == 3:
+        cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels)  # in place: a 24 MP photo has no second copy
+    else:
+        pixels = pixels[..., 0]
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if suffix in (".jpg", ".jpeg") else []
     ok, encoded = cv2.imencode(suffix, pixels, params)
     if not ok:

@@ -3,6 +3,7 @@
 Usage:
   python scripts/bench_restore.py speed  [--threads 2] [--sizes 720x480,1920x1080,6000x4000] [--models ...]
   python scripts/bench_restore.py tiling [--threads 2] [--overlaps 16,32,64,96]
+  python scripts/bench_restore.py photos [--megapixels 12,24,48] [--model attentive-gan-weather] [--keep DIR]
 
 ``speed`` prints seconds per image and per megapixel and the peak resident
 memory (each configuration in its own process) of ``agan.methods.restorer.ModelRestorer``
@@ -12,6 +13,12 @@ same weights. ``tiling`` prints, on a 1024x1024 photo, the max and mean
 absolute difference between tiled (512-pixel tiles) and whole-image outputs
 per model and overlap, and for DnCNN the max difference away from the border.
 Weights are random (seeded): speed and tiling error do not need trained ones.
+``photos`` runs the ``agan`` command as a user would (``agan restore photo.png -o
+out/``, the shipped default model unless ``--model``) on 3:2 PNG photos of 12, 24
+and 48 megapixels (scikit-image's astronaut enlarged) and prints each one's
+wall time, seconds per megapixel and peak resident memory (``ru_maxrss`` of the
+child process); ``--keep DIR`` keeps the outputs there, to compare two versions
+bit for bit.
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -115,15 +125,48 @@ def tiling(args: argparse.Namespace) -> None:
                   f"{float(diff.mean()) * 255:>9.3f}  {note}")
 
 
+def photos(args: argparse.Namespace) -> None:
+    """Time ``agan restore`` on large PNG photos, one process each, and print its peak memory."""
+    agan = shutil.which("agan") or str(Path(sys.executable).with_name("agan"))
+    print(f"agan restore PHOTO.png -o OUT/ --model {args.model} (torch's default threads)")
+    print(f"{'megapixels':>10} {'size':>11} {'seconds':>8} {'s/MP':>6} {'peak MiB':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for megapixels in map(float, args.megapixels.split(",")):
+            width = int(round((megapixels * 1e6 * 1.5) ** 0.5))
+            height = int(round(width / 1.5))
+            source = Path(tmp) / f"photo-{megapixels:g}mp.png"
+            big = cv2.resize(skimage.data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+            cv2.imwrite(str(source), cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+            del big
+            out = Path(args.keep) if args.keep else Path(tmp) / "out"
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            start = time.perf_counter()
+            # a new process per photo: ru_maxrss of the children is the largest child's, so sizes go up
+            done = subprocess.run([agan, "restore", str(source), "-o", str(out), "--model", args.model],
+                                  capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            if done.returncode != 0:
+                print(f"{megapixels:>10g} failed: {done.stderr.strip().splitlines()[-1]}")
+                continue
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            note = "" if peak > before else "  (peak not above an earlier photo's)"
+            print(f"{width * height / 1e6:>10.1f} {f'{width}x{height}':>11} {seconds:>8.1f} "
+                  f"{seconds / (width * height / 1e6):>6.2f} {peak / 1024:>9.0f}{note}")
+            source.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["speed", "tiling", "one"])
+    parser.add_argument("mode", choices=["speed", "tiling", "photos", "one"])
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sizes", default="720x480,1920x1080,6000x4000")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--overlaps", default="16,32,64,96")
     parser.add_argument("--checkpoints", default="", help="tiling: comma-separated trained checkpoints instead of random weights")
+    parser.add_argument("--megapixels", default="12,24,48", help="photos: sizes in megapixels, ascending")
+    parser.add_argument("--model", default="attentive-gan-weather", help="photos: the --model of agan restore")
+    parser.add_argument("--keep", default="", help="photos: keep the restored photos in this folder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.mode == "one":
@@ -131,6 +174,8 @@ def main() -> None:
         print(json.dumps(speed_one(name, int(width), int(height))))
     elif args.mode == "speed":
         speed(args)
+    elif args.mode == "photos":
+        photos(args)
     else:
         tiling(args)
 

@@ -243,3 +243,47 @@ def test_a_model_restorer_refuses_integer_or_2d_arrays_with_a_pointer(tmp_path):
     for bad in (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32)):
         with pytest.raises(ValueError, match="HWC float images in \\[0, 1\\].*agan.load"):
             restorer(bad)
+
+
+def test_a_large_image_reports_its_tiles_as_plain_lines_without_a_terminal(tmp_path, monkeypatch):
+    from agan import restore
+
+    monkeypatch.setattr(restore, "PROGRESS_PIXELS", 1000)  # a "large" image for the test: above 1000 pixels
+    write_image(tmp_path / "big.png", scene(64, 96, 3))
+    write_image(tmp_path / "small.png", scene(20, 30, 3, seed=1))  # 600 pixels: no progress lines
+    checkpoint = _gan_checkpoint(tmp_path / "g.pt")
+    result = CliRunner().invoke(main, ["restore", str(tmp_path / "big.png"), str(tmp_path / "small.png"),
+                                       "-o", str(tmp_path / "out"), "--model", str(checkpoint), "--tile", "32",
+                                       "--overlap", "8"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "tiles (" in line]
+    # 64x96 in 32-pixel tiles stepping 24: 3 x 4 = 12 tiles in batches of 4; the last line always shows
+    assert lines and lines[-1].startswith("big.png: 12/12 tiles (100 %), ") and lines[-1].endswith(", done")
+    assert all(line.startswith("big.png:") for line in lines)
+    whole = build_method(str(checkpoint), "cpu", tile=32, overlap=8)(read_image(tmp_path / "big.png"))
+    assert np.array_equal(read_image(tmp_path / "out" / "big.png"), read_image_from(whole))
+
+
+def read_image_from(image):
+    """``image`` as written to an 8-bit file and read back (HWC float32 [0, 1])."""
+    return to_uint(image).astype(np.float32) / 255
+
+
+def test_tile_report_lines_at_most_every_few_seconds_with_an_estimate():
+    from agan.restore import TileReport
+
+    now = [0.0]
+    lines = []
+    report = TileReport("photo.png", terminal=False, write=lines.append, every=10.0, clock=lambda: now[0])
+    for done, at in [(4, 5.0), (8, 12.0), (12, 14.0), (16, 24.0)]:
+        now[0] = at
+        report(done, 16)
+    assert lines == ["photo.png: 8/16 tiles (50 %), 12 s, about 12 s left", "photo.png: 16/16 tiles (100 %), 24 s, done"]
+
+
+def test_a_tiled_restore_leaves_the_callers_image_as_it_was_and_returns_a_contiguous_array(tmp_path):
+    image = scene(70, 90, 3)
+    before = image.copy()
+    method = build_method(str(_dncnn_checkpoint(tmp_path / "d.pt")), "cpu", tile=32, overlap=8)
+    restored = method(image)
+    assert np.array_equal(image, before) and restored.flags.c_contiguous and restored.shape == image.shape

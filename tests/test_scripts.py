@@ -81,3 +81,24 @@ def test_train_on_gpu_trains_the_four_models_within_a_budget_and_packs_them(tmp_
             config = json.load(archive.extractfile(f"{name}/config.json"))
         assert config["init"] == name and config["minutes"] == 0.4 and config["iters"] >= 1
     shutil.rmtree(tmp_path / "out")  # 28 MB of real-size weights: pytest keeps its last three temporary folders
+
+
+def test_bench_restore_photos_prints_time_and_peak_memory_of_the_agan_command(tmp_path):
+    done = _run("bench_restore.py", "photos", "--megapixels", "0.02,0.03", "--model", "median(ksize=3)",
+                "--keep", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["0.0", "0.0"] and all(float(row[4]) > 50 for row in rows)  # MiB
+    assert len(list((tmp_path / "out").iterdir())) == 2
+
+
+def test_real_rain_figure_draws_each_photo_with_each_models_change_and_seam_ratio(tmp_path):
+    for i in range(2):
+        write_image(tmp_path / "photos" / f"p{i}.png", scene(64, 96, seed=i))
+    done = _run("real_rain_figure.py", "-o", tmp_path / "fig.jpg", "--folder", tmp_path / "photos",
+                "--model", "median(ksize=3)", "--height", 48)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("p0.png") and float(lines[1].split()[-1]) >= 1.0
+    figure = read_image(tmp_path / "fig.jpg")
+    assert figure.shape[0] > 2 * 48 and figure.shape[1] > 3 * 48  # input, output, change

@@ -128,11 +128,13 @@ class Method:
     steps: tuple[Restorer, ...]
     notes: tuple[str, ...] = ()
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Restore an HWC float32 RGB or grey image; returns the same shape, float32, in [0, 1]."""
-        for step in self.steps:
-            image = step(image)
-        return image
+    def __call__(self, image: np.ndarray, *, consume: bool = False) -> np.ndarray:
+        """Restore an HWC float32 RGB or grey image; returns the same shape, float32, in [0, 1].
+
+        ``consume=True`` hands ``image`` over: a network step may write its output into it (a
+        24 MP photo then needs one float copy in memory, not two); the caller must not use it after.
+        """
+        return self.restore_with_attention(image, attention=False, consume=consume)[0]
 
     @property
     def learned(self) -> bool:
@@ -144,19 +146,23 @@ class Method:
         """True when a step is a network with attention maps (the Attentive GAN)."""
         return any(getattr(step, "gives_attention", False) for step in self.steps)
 
-    def restore_with_attention(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Restore like ``method(image)`` and also return the last attention map a step gave.
+    def restore_with_attention(self, image: np.ndarray, attention: bool = True,
+                               consume: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Restore like ``method(image)`` and also return the last attention map a step gave
+        (``attention=False``: None, and none is blended); ``consume`` as for :meth:`__call__`.
 
         Returns:
             ``(restored HWC float32 [0, 1], attention (H, W) float32 raw, or None)``.
         """
-        attention = None
-        for step in self.steps:
-            if getattr(step, "gives_attention", False):
-                image, attention = step.restore_with_attention(image)
+        last_map = None
+        for index, step in enumerate(self.steps):
+            if getattr(step, "learned", False):  # a network: the one kind of step that takes these options
+                owned = consume or index > 0  # a later step's input is an earlier step's output
+                image, step_map = step.restore_with_attention(image, attention=attention, consume=owned)
+                last_map = step_map if step_map is not None else last_map
             else:
                 image = step(image)
-        return image, attention
+        return image, last_map
 
 
 def short_label(label: str) -> str:

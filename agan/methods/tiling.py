@@ -7,7 +7,11 @@ step by ``tile - overlap``; each tile's output is weighted by a map that is
 middle third, so seams are smooth and a network whose receptive radius is
 below ``overlap // 3`` (DnCNN-17: 17 pixels, so ``overlap >= 54``) gives
 exactly the whole-image result. Sides on the image border keep weight 1.
-Tiles run in batches.
+Tiles run in batches, row by row; their weighted sums are kept for one row of
+tiles at a time and each finished band of rows is normalised into the output
+(channels_last memory, the HWC layout of a numpy image, so the caller takes it
+without a copy; or the input itself when the caller hands it over). A
+callback set with :func:`tile_progress` hears of each batch done.
 
 :func:`autocast_forward` runs a forward under bf16 autocast on CUDA (float32
 everywhere else) and returns float32; :func:`self_ensemble` averages a
@@ -18,8 +22,9 @@ self-ensemble of KAIR's ``test_mode`` mode 3), each output mapped back first.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -29,6 +34,20 @@ Forward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
 
 #: Tile side used when an image is too large for one pass and no tile is asked for.
 DEFAULT_TILE = 512
+
+#: ``(tiles done, tiles in all)`` after each batch of tiles, set by :func:`tile_progress`.
+TileCallback = Callable[[int, int], None]
+_progress: contextvars.ContextVar[TileCallback | None] = contextvars.ContextVar("tile_progress", default=None)
+
+
+@contextlib.contextmanager
+def tile_progress(callback: TileCallback | None) -> Iterator[None]:
+    """Within the block, :func:`tiled` calls ``callback(done, total)`` after each batch of tiles."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def run_network(model: torch.nn.Module) -> Forward:
@@ -63,9 +82,47 @@ def _ramp(size: int, overlap: int, low_side: bool, high_side: bool, device: torc
     return w
 
 
+class _RowBand:
+    """The weighted sums of tile outputs (and attention maps, and weights) over the rows of the image
+    that are not final yet: ``rows`` rows from ``top``, the height of one row of tiles."""
+
+    def __init__(self, rows: int, width: int, channels: int, attention: bool, device: torch.device):
+        self.top, self.rows = 0, rows
+        self.image = torch.empty((1, channels, rows, width), device=device, memory_format=torch.channels_last).zero_()
+        self.attention = torch.zeros(1, 1, rows, width, device=device) if attention else None
+        self.weight = torch.zeros(1, 1, rows, width, device=device)
+
+    def add(self, y: int, x0: int, output: torch.Tensor, attention: torch.Tensor | None, weight: torch.Tensor) -> None:
+        """Add a tile's weighted output at image rows ``y ...`` (within the band) and columns ``x0 ...``."""
+        rows, cols = slice(y - self.top, y - self.top + output.shape[-2]), slice(x0, x0 + output.shape[-1])
+        self.image[..., rows, cols] += output.float() * weight
+        if self.attention is not None:
+            self.attention[..., rows, cols] += attention.float() * weight
+        self.weight[..., rows, cols] += weight
+
+    def finish(self, upto: int, image: torch.Tensor, attention: torch.Tensor | None) -> None:
+        """Write the blended rows ``top .. upto - 1`` (no tile still to come covers them) into ``image``
+        and ``attention``, and move the band down to start at ``upto``."""
+        n = upto - self.top
+        if n <= 0:
+            return
+        image[..., self.top : upto, :] = self.image[..., :n, :] / self.weight[..., :n, :]
+        if attention is not None:
+            attention[..., self.top : upto, :] = self.attention[..., :n, :] / self.weight[..., :n, :]
+        for band in (self.image, self.attention, self.weight):
+            if band is not None:
+                band[..., : self.rows - n, :] = band[..., n:, :].clone()
+                band[..., self.rows - n :, :] = 0
+        self.top = upto
+
+
 @torch.inference_mode()
-def tiled(forward: Forward, x: torch.Tensor, tile: int, overlap: int, batch: int = 4) -> tuple[torch.Tensor, torch.Tensor | None]:
+def tiled(forward: Forward, x: torch.Tensor, tile: int, overlap: int, batch: int = 4,
+          attention_wanted: bool = True, into_input: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Run ``forward`` over overlapping tiles of ``x`` (1CHW) and blend; returns ``(image, attention or None)``.
+
+    Tiles run row by row; the rows that no later tile covers are blended and written out as soon
+    as a row of tiles is done, so the sums in flight span one row of tiles, not the image.
 
     Args:
         forward: the network as from :func:`run_network`.
@@ -73,6 +130,14 @@ def tiled(forward: Forward, x: torch.Tensor, tile: int, overlap: int, batch: int
         tile: tile side in pixels (clipped to the image).
         overlap: pixels shared by neighbouring tiles; ``< tile``.
         batch: tiles per forward pass.
+        attention_wanted: blend the network's attention maps too (False: ``attention`` is None).
+        into_input: write the output into ``x`` itself (when it has the output's channels and is
+            float32): its rows are overwritten only once no tile still to run reads them. For a
+            caller that owns ``x`` and needs no copy of it (``agan restore`` on a big photo).
+
+    Returns:
+        ``image (1, C', H, W)`` float32 (channels_last memory, or ``x``) and ``attention (1, 1, H, W)``
+        or None. Besides them, only a band of one row of tiles is allocated at the image's width.
     """
     if overlap >= tile:
         raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({tile})")
@@ -81,24 +146,30 @@ def tiled(forward: Forward, x: torch.Tensor, tile: int, overlap: int, batch: int
     stride_h, stride_w = max(th - overlap, 1), max(tw - overlap, 1)
     ys, xs = _starts(height, th, stride_h), _starts(width, tw, stride_w)
     boxes = [(y, x0) for y in ys for x0 in xs]
-    image = attention = None
-    weight_sum = torch.zeros(1, 1, height, width, device=x.device)
+    progress = _progress.get()
+    image = attention = band = None
     for first in range(0, len(boxes), batch):
         chunk = boxes[first : first + batch]
         outputs, maps = forward(torch.cat([x[..., y : y + th, x0 : x0 + tw] for y, x0 in chunk]))
-        if image is None:
-            image = torch.zeros(1, outputs.shape[1], height, width, device=x.device)
-            attention = torch.zeros(1, 1, height, width, device=x.device) if maps is not None else None
+        if band is None:
+            channels = outputs.shape[1]
+            in_place = into_input and x.shape[1] == channels and x.dtype == torch.float32
+            image = x if in_place else torch.empty((1, channels, height, width), device=x.device,
+                                                   memory_format=torch.channels_last)
+            wanted = maps is not None and attention_wanted
+            attention = torch.empty(1, 1, height, width, device=x.device) if wanted else None
+            band = _RowBand(th, width, channels, wanted, x.device)
         for k, (y, x0) in enumerate(chunk):
+            band.finish(y, image, attention)  # a new row of tiles starts at y: the rows above it are final
             wy = _ramp(th, overlap, y > 0, y + th < height, x.device)
             wx = _ramp(tw, overlap, x0 > 0, x0 + tw < width, x.device)
-            weight = (wy[:, None] * wx[None, :])[None, None]
-            image[..., y : y + th, x0 : x0 + tw] += outputs[k : k + 1].float() * weight
-            if attention is not None:
-                attention[..., y : y + th, x0 : x0 + tw] += maps[k : k + 1].float() * weight
-            weight_sum[..., y : y + th, x0 : x0 + tw] += weight
-    image = image / weight_sum
-    return image, (attention / weight_sum if attention is not None else None)
+            band.add(y, x0, outputs[k : k + 1], None if maps is None else maps[k : k + 1],
+                     (wy[:, None] * wx[None, :])[None, None])
+        del outputs, maps  # this batch's activations go before the next batch's are made
+        if progress is not None:
+            progress(first + len(chunk), len(boxes))
+    band.finish(height, image, attention)
+    return image, attention
 
 
 def autocast_forward(forward: Forward, device: torch.device, bf16: bool | None = None) -> Forward:

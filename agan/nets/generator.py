@@ -141,7 +141,8 @@ class AttentiveRecurrentNetwork(nn.Module):
             z, weight = features, weight[:, : self.width]
         else:
             z = torch.cat([features, hidden], dim=1)
-        i, f, g, o = torch.sigmoid(F.conv2d(z, weight, bias, padding=self.conv_i.padding)).chunk(4, dim=1)
+        # in place: the convolution's output is not needed again (its backward needs z and the weights)
+        i, f, g, o = F.conv2d(z, weight, bias, padding=self.conv_i.padding).sigmoid_().chunk(4, dim=1)
         return i, f, 2.0 * g - 1.0, o
 
     def forward(self, x: Tensor) -> list[Tensor]:
@@ -227,7 +228,11 @@ class ContextualAutoencoder(nn.Module):
         quarter = self.out_quarter(y)
         y = self.conv9(self.up1(y) + skip2)
         half = self.out_half(y)
-        y = self.conv10(self.up2(y) + skip1)
+        y = self.up2(y)
+        # Without autograd the skip is added into skip1 itself (the same fp32 sums): one full-size
+        # fp32 tensor less at the peak of a large tile.
+        y = skip1.add_(y) if not torch.is_grad_enabled() else y + skip1
+        y = self.conv10(y)
         return quarter, half, self.out_image(y)
 
 
