@@ -15,8 +15,10 @@ value changes by more than 30/255 in some channel (the Attentive GAN paper's
 mask threshold). The table gives p10/p50/p90 over images.
 
 ``--gallery`` writes one PNG: each weather kind at light, medium and heavy
-severity (0.15, 0.5, 0.9) on the same photo, and each ``--reference`` image
-(real weather, named by kind) at the end of its kind's row.
+severity (0.15, 0.5, 0.9) on the same photo (raindrops twice: seen with the
+camera focused on the glass, the default, and on the scene, ``focus=1``), and
+each ``--reference`` image (real weather, named by kind) at the end of its
+kind's last row.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from agan.evaluation.metrics import psnr, ssim  # noqa: E402
 AFFECTED_THRESHOLD = 30 / 255
 WEATHER = ("raindrop", "rain", "snow", "dust")
 SEVERITIES = (("light", 0.15), ("medium", 0.5), ("heavy", 0.9))
+#: The gallery's rows: (kind, its parameters besides the severity).
+GALLERY_ROWS = (("raindrop", ""), ("raindrop", "focus=1"), ("rain", ""), ("snow", ""), ("dust", ""))
 
 
 def image_stats(degraded: np.ndarray, clean: np.ndarray) -> tuple[float, float, float]:
@@ -80,12 +84,15 @@ def gallery(photo: Path, references: tuple[str, ...], seed: int, height: int) ->
             raise click.BadParameter(f"{item!r}: expected KIND=IMAGE with KIND one of {', '.join(WEATHER)}")
         by_kind.setdefault(kind, []).append(Path(path))
     rows = []
-    for kind in WEATHER:
+    for index, (kind, params) in enumerate(GALLERY_ROWS):
         row = [(clean, "clean")] if not rows else []
         for label, severity in SEVERITIES:
-            degraded, _ = degrade(clean, f"{kind}(severity={severity})", np.random.default_rng([seed, 0]))
-            row.append((degraded, f"{kind} {label} ({severity}): {psnr(degraded, clean, y_channel=True):.1f} dB Y"))
-        row += [(read_image(p, grey=False), f"real: {p.name}") for p in by_kind.get(kind, [])]
+            spec = f"{kind}({params + ',' if params else ''}severity={severity})"
+            degraded, _ = degrade(clean, spec, np.random.default_rng([seed, 0]))
+            name = f"{kind} {params}" if params else kind
+            row.append((degraded, f"{name} {label} ({severity}): {psnr(degraded, clean, y_channel=True):.1f} dB Y"))
+        if all(later != kind for later, _ in GALLERY_ROWS[index + 1:]):
+            row += [(read_image(p, grey=False), f"real: {p.name}") for p in by_kind.get(kind, [])]
         rows.append(row)
     return grid(rows, height=height)
 

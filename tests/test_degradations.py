@@ -156,3 +156,24 @@ def test_weather_mix_draws_its_kinds_among_the_given_ones(monkeypatch):
         weather.weather_mix(clean, np.random.default_rng(0), kinds=1, among="rain|fog")
     with pytest.raises(ValueError, match="among= applies to a number of kinds"):
         weather.weather_mix(clean, np.random.default_rng(0), kinds="rain", among="rain|snow")
+
+
+def test_drops_seen_with_the_scene_in_focus_are_soft_washed_out_blobs():
+    """focus=1 (the Raindrop set's photos: the camera focused on the scene) against focus=0 (on the glass):
+    the same drops, with softer edges, less of the scene's detail inside and a brighter look."""
+    clean = scene(192, 256, seed=4)
+    sharp, sharp_mask = get_degradation("raindrop")(clean, np.random.default_rng(5), severity=0.6)
+    soft, soft_mask = get_degradation("raindrop")(clean, np.random.default_rng(5), severity=0.6, focus=1.0)
+    inside = (sharp_mask > 0) & (soft_mask > 0)
+
+    def detail(image):  # mean gradient magnitude over the drops
+        grey = image.mean(axis=2)
+        return np.hypot(*np.gradient(grey))[inside].mean()
+
+    assert detail(soft) < 0.7 * detail(sharp)
+    assert (soft - clean).mean(axis=2)[inside].mean() > (sharp - clean).mean(axis=2)[inside].mean()
+    assert soft_mask.mean() >= sharp_mask.mean()  # soft edges reach further
+    same = get_degradation("raindrop")(clean, np.random.default_rng(5), severity=0.6, focus=0.0)
+    assert np.array_equal(same[0], sharp)  # focus 0 is the default drawing, bit for bit
+    spec, _ = degrade(clean, "raindrop(severity=0.6,focus=1)", np.random.default_rng(5))
+    assert np.array_equal(spec, soft)

@@ -31,7 +31,7 @@ from agan.data.image import check_image
 def raindrop(
     clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, count: float | None = None,
     radius: float | None = None, blur: float | None = None, slide: float | None = None,
-    highlight: float | None = None, merge: float | None = None,
+    highlight: float | None = None, merge: float | None = None, focus: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raindrops on a glass pane in front of the camera (Qian et al., CVPR 2018).
 
@@ -54,23 +54,28 @@ def raindrop(
         slide: fraction of elongated sliding drops with a trail; default drawn from [0.1, 0.4].
         highlight: fraction of drops with a specular highlight; default drawn from [0.2, 0.7].
         merge: fraction of drops merged with one or two smaller neighbours; default drawn from [0.1, 0.35].
+        focus: where the camera is focused, 0 (on the glass: sharp refracting drops, the default)
+            to 1 (on the scene, as in the Raindrop set's photos: each drop a soft, washed-out blob
+            showing a heavily blurred view, its rim and highlights smoothed away).
 
     Returns:
         ``(degraded, mask)``; the mask is 1 on the drops (defocused alpha > 0.03).
     """
     img = np.ascontiguousarray(check_image(clean, "clean"))
     return raindrop_layer(rng, img.shape, size_scale(img), severity=severity, count=count, radius=radius,
-                          blur=blur, slide=slide, highlight=highlight, merge=merge)(img)
+                          blur=blur, slide=slide, highlight=highlight, merge=merge, focus=focus)(img)
 
 
 def raindrop_layer(
     rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
     count: float | None = None, radius: float | None = None, blur: float | None = None,
-    slide: float | None = None, highlight: float | None = None, merge: float | None = None,
+    slide: float | None = None, highlight: float | None = None, merge: float | None = None, focus: float = 0.0,
 ) -> Apply:
     """The drops of :func:`raindrop` for an HWC image of ``shape`` at size scale ``s``, drawn from
     ``rng`` (as :func:`raindrop` draws them), as a function that applies them to such an image
     (each drop refracts the image it is applied to)."""
+    if not 0.0 <= focus <= 1.0:
+        raise ValueError(f"focus must be from 0 (on the glass) to 1 (on the scene), got {focus}")
     h, w, c = shape
     sev = _severity(rng, severity)
     r0 = max(_around(rng, radius, 8, 30, sev) * s, 0.8)
@@ -119,16 +124,23 @@ def raindrop_layer(
 
         mapx, mapy = up(mapx * f + 0.5 * (f - 1)), up(mapy * f + 0.5 * (f - 1))
         alpha, shade, spec = up(alpha), up(shade), up(spec)
+    view_sigma = (0.6 + 1.4 * sev) * s
+    lift = 0.0
+    if focus > 0:  # the camera focused on the scene: drops near the lens are blurred far more
+        shade, spec = 1.0 - (1.0 - shade) * (1.0 - focus), spec * (1.0 - 0.7 * focus)
+        sig, view_sigma = sig + focus * 0.35 * r0, view_sigma + focus * 0.6 * r0
+        lift = focus * float(rng.uniform(0.05, 0.25))  # washed out by light scattered in the water
     shade3, spec3 = _chan(shade, c), _chan(spec, c)
     a = _gblur(alpha, 0.7 * sig + 0.3 * s)
     a3, mask = _chan(a, c), (a > _THR).astype(np.float32)
-    view_sigma = (0.6 + 1.4 * sev) * s
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         img = np.ascontiguousarray(_fits(clean, shape))
         view = _gblur(img, view_sigma)  # the refracted scene is out of focus too
         drops = cv2.remap(view, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
         drops = _gblur(drops * shade3 + spec3, sig)
+        if lift:
+            drops += lift * (1.0 - drops)
         out = img + (drops.clip(0.0, 1.0) - img) * a3
         return finish(out, mask)
 
