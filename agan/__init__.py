@@ -8,16 +8,26 @@ model, a trained checkpoint, a filter spec) as a callable::
     >>> noisy = np.zeros((32, 40, 3), np.uint8)
     >>> denoise(noisy).shape, denoise(noisy).dtype
     ((32, 40, 3), dtype('uint8'))
+
+A network's ``.module`` is a torch module on NCHW batches (``agan.load("unet-weather").module``);
+:func:`list_models` names the shipped models and :func:`card` gives one's model card.
 """
 
 from __future__ import annotations
 
+import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Restorer", "load"]
+__all__ = ["Restorer", "__version__", "card", "list_models", "load"]
+
+try:
+    __version__ = metadata.version("agan")
+except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 class Restorer:
@@ -53,12 +63,37 @@ class Restorer:
             return restored.astype(array.dtype, copy=False)
         return np.round(np.clip(restored, 0.0, 1.0) * scale).astype(array.dtype)
 
+    @property
+    def module(self) -> Any:
+        """The network as a ``torch.nn.Module`` (None for a filter): NCHW float32 in [0, 1] in, any batch
+        and size, the restored NCHW batch out, clamped to [0, 1]; in eval mode, on the device of
+        :func:`load`, in float32 (wrap calls in ``torch.autocast`` for bf16). Inputs are padded inside to
+        a multiple of ``module.size_multiple`` (16 for the U-Net, 4 for the GAN, 1 for DnCNN) and
+        cropped back; ``module.network`` is the bare network (the GAN's returns its attention maps too).
+
+        Example:
+            >>> import agan, torch
+            >>> unet = agan.load("unet-weather", device="cpu").module
+            >>> with torch.no_grad():
+            ...     unet(torch.rand(2, 3, 64, 64)).shape
+            torch.Size([2, 3, 64, 64])
+        """
+        from agan.methods.restorer import RestorerModule
+
+        for step in self.method.steps:
+            if getattr(step, "learned", False):
+                return RestorerModule(step.model)
+        return None
+
     def __repr__(self) -> str:
         return f"agan.Restorer({self.method.label!r})"
 
 
 def load(method: str, device: str = "auto", **options: Any) -> Restorer:
     """A shipped model (``agan models``), a checkpoint ``.pt`` or a filter spec, ready to restore images.
+
+    A preview model's note (a short training run that can lose to its input) comes as a
+    ``UserWarning``, as the command line prints it.
 
     Args:
         method: e.g. ``"attentive-gan-weather"``, ``"runs/x/checkpoints/best.pt"``,
@@ -69,4 +104,34 @@ def load(method: str, device: str = "auto", **options: Any) -> Restorer:
     from agan.device import resolve_device
     from agan.methods.registry import build_method
 
-    return Restorer(build_method(method, str(resolve_device(device)), **options))
+    built = build_method(method, str(resolve_device(device)), **options)
+    for note in built.notes:
+        warnings.warn(note.removeprefix("note: "), UserWarning, stacklevel=2)
+    return Restorer(built)
+
+
+def list_models() -> list[str]:
+    """The names of the shipped models (``agan models`` shows them with their status and a figure).
+
+    Example:
+        >>> import agan
+        >>> "unet-weather" in agan.list_models()
+        True
+    """
+    from agan.methods.releases import RELEASES
+
+    return list(RELEASES)
+
+
+def card(name: str) -> dict[str, Any]:
+    """The model card of a shipped model: its training (lineage, data, command), status, note and
+    evaluations, as JSON-able values (the file beside its weights).
+
+    Example:
+        >>> import agan
+        >>> agan.card("dncnn-gray-s25")["model"]
+        'dncnn'
+    """
+    from agan.methods.releases import load_card
+
+    return load_card(name)

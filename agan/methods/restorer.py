@@ -13,7 +13,26 @@ from agan.data.image import to_grey
 from agan.errors import InputError
 from agan.methods.precision import use_bf16
 from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
-from agan.nets import AttentiveGenerator
+from agan.nets import AttentiveGenerator, GeneratorOutput
+
+
+class RestorerModule(nn.Module):
+    """A restoring network as a plain tensor module: NCHW float32 in [0, 1] in, the restored NCHW
+    batch out (clamped to [0, 1]), whatever the network returns (the GAN's attention maps are
+    left out; ``network`` is the bare network). ``size_multiple``: inputs are padded inside to it.
+    """
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        from agan.methods.export import size_multiple
+
+        self.network = network
+        self.size_multiple = size_multiple(network)
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.network(x)
+        return (out.image if isinstance(out, GeneratorOutput) else out).clamp(0.0, 1.0)
 
 
 class ModelRestorer:
