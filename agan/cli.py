@@ -162,14 +162,16 @@ def compare(data_spec: str, methods: tuple[str, ...], out: Path, grids: int, inp
 @main.command()
 @restore_options
 def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, overlap: int, post_filter: str | None,
-            save_attention: bool, ensemble: bool, quality: int, skip_existing: bool, device: str, precision: str) -> None:
+            save_attention: bool, ensemble: bool, quality: int, skip_existing: bool, max_megapixels: float, device: str,
+            precision: str) -> None:
     """Restore photos with a trained network or a filter; write them to OUTDIR.
 
     INPUT is an image file, a folder (its images, not sub-folders) or a glob.
     Each output keeps the input's name and format (PNG, JPEG, TIFF; BMP is
     written as PNG), its channels (grey stays grey, alpha is dropped) and its
     bit depth (16-bit PNG/TIFF in, 16-bit out). A file that cannot be read is
-    reported and skipped; the command then exits with status 1.
+    reported and skipped; the command then exits with status 1. Images above
+    --max-megapixels are refused from their header, before any decoding.
 
     \b
     Example:
@@ -178,6 +180,7 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
       agan restore photos/ -o restored/ --model runs/gan/checkpoints/best.pt --save-attention
       agan restore 'scans/*.tif' -o clean/ --model 'bm3d(sigma=10)'
     """
+    from agan.data.io import max_megapixels as pixel_limit
     from agan.restore import collect_inputs, ignored_options, plan_outputs, restore_files, restore_method
 
     method = restore_method(model, post_filter, device_name(device), tile, overlap, ensemble, precision)
@@ -196,8 +199,10 @@ def restore(inputs: tuple[str, ...], out: Path, model: str, tile: int | None, ov
         tqdm.write(f"Error: {first if isinstance(err, (ImageReadError, ImageWriteError)) else f'{source}: {first}'}",
                    file=sys.stderr)
 
-    done, skipped, failures = restore_files(method, sources, outputs, save_attention=save_attention, quality=quality,
-                                            skip_existing=skip_existing, progress=sys.stderr.isatty(), on_error=failed)
+    with pixel_limit(max_megapixels):
+        done, skipped, failures = restore_files(method, sources, outputs, save_attention=save_attention,
+                                                quality=quality, skip_existing=skip_existing,
+                                                progress=sys.stderr.isatty(), on_error=failed)
     kept = f" ({skipped} already there)" if skipped else ""
     click.echo(f"restored {done} of {len(sources)} image(s) with {method.label} into {out}/{kept}")
     if failures:

@@ -8,6 +8,7 @@ from typing import Callable
 
 import click
 
+from agan.data.io import DEFAULT_MAX_MEGAPIXELS
 from agan.methods.releases import DEFAULT_MODEL
 
 
@@ -112,6 +113,7 @@ def restore_options(function: Callable) -> Callable:
         click.option("--ensemble", is_flag=True, help="Average the network over 8 flips/rotations (x8 self-ensemble; 8x slower)."),
         click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality of JPEG outputs."),
         click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists (to continue a batch)."),
+        click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_MAX_MEGAPIXELS, show_default=True, help="Refuse larger images from their header (a 100 MP photo needs about 1.5 GB with the GAN)."),
         DEVICE,
         PRECISION,
     ], function)

@@ -11,10 +11,14 @@ image under the final name.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import io
 import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -35,6 +39,58 @@ class ImageReadError(InputError):
 
 class ImageWriteError(InputError):
     """An image that cannot be written; the message names the file."""
+
+
+#: Images larger than this many megapixels are refused from their header (before any decoding), by
+#: default: 100 MP as float32 RGB is 1.2 GB, and a header can claim far more than the file holds.
+DEFAULT_MAX_MEGAPIXELS = 100.0
+#: What OpenCV decodes at most (its CV_IO_MAX_IMAGE_PIXELS, 2**30 pixels).
+OPENCV_MAX_PIXELS = 2**30
+_max_megapixels: contextvars.ContextVar[float] = contextvars.ContextVar("max_megapixels", default=DEFAULT_MAX_MEGAPIXELS)
+
+
+@contextlib.contextmanager
+def max_megapixels(limit: float) -> Iterator[None]:
+    """Within the block, images up to ``limit`` megapixels are read (``agan restore --max-megapixels``)."""
+    token = _max_megapixels.set(float(limit))
+    try:
+        yield
+    finally:
+        _max_megapixels.reset(token)
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` that a file's header claims (Pillow reads the header only), or None."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # a huge header is ours to refuse, with its size in the message
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as handle:
+                return handle.size
+    except Exception:  # a format Pillow does not know, or a header it cannot parse: OpenCV will say
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = bomb_limit
+
+
+def _check_size(path: Path, data: bytes) -> None:
+    """Refuse a file whose header claims more pixels than the limit (or than OpenCV decodes)."""
+    size = _header_size(data)
+    if size is None:
+        return
+    width, height = size
+    pixels, limit = width * height, _max_megapixels.get()
+    if pixels > OPENCV_MAX_PIXELS:
+        raise ImageReadError(f"{path}: {width}x{height} ({pixels / 1e6:.0f} megapixels) is more than OpenCV "
+                             f"decodes ({OPENCV_MAX_PIXELS / 1e6:.0f} megapixels)")
+    if pixels > limit * 1e6:
+        raise ImageReadError(f"{path}: {width}x{height} ({pixels / 1e6:.0f} megapixels) is above the limit of "
+                             f"{limit:g} megapixels (agan restore --max-megapixels raises it)")
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -102,6 +158,7 @@ def _decode(path: Path) -> np.ndarray:
     if _looks_truncated(path, data):
         kind = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
         raise ImageReadError(f"{path}: truncated {kind} file")
+    _check_size(path, data)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.size == 0:
         raise ImageReadError(f"{path}: not a readable image (PNG, JPEG, BMP or TIFF)")

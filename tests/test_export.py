@@ -73,5 +73,5 @@ def test_export_command_and_its_errors(tmp_path):
     result = CliRunner().invoke(main, ["export", str(checkpoint), "-o", str(tmp_path / "a.onnx"), "--attention"])
     assert result.exit_code == 1 and "has no attention map" in result.output and not (tmp_path / "a.onnx").exists()
     result = CliRunner().invoke(main, ["export", "no-such-model", "-o", str(tmp_path / "b.onnx")])
-    assert result.exit_code == 1 and "no-such-model" in result.output
+    assert result.exit_code == 1 and "unknown model 'no-such-model'; known: attentive-gan-weather" in result.output
     assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "out").glob(".*.tmp"))

@@ -287,3 +287,40 @@ def test_a_tiled_restore_leaves_the_callers_image_as_it_was_and_returns_a_contig
     method = build_method(str(_dncnn_checkpoint(tmp_path / "d.pt")), "cpu", tile=32, overlap=8)
     restored = method(image)
     assert np.array_equal(image, before) and restored.flags.c_contiguous and restored.shape == image.shape
+
+
+def _png_header_claiming(path, width, height):
+    """A PNG file whose header claims ``width x height`` (one tiny compressed row follows: not a real image)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("width,height,limit", [(60000, 60000, None), (12000, 12000, None), (3000, 2000, "5")])
+def test_a_huge_image_is_refused_from_its_header_in_one_line(tmp_path, width, height, limit):
+    source = _png_header_claiming(tmp_path / "huge.png", width, height)
+    extra = ["--max-megapixels", limit] if limit else []
+    result = CliRunner().invoke(main, ["restore", str(source), "-o", str(tmp_path / "out"), "--model", "median(ksize=3)",
+                                       *extra])
+    assert result.exit_code == 1
+    error = next(line for line in result.output.splitlines() if line.startswith("Error: "))
+    assert f"huge.png: {width}x{height}" in error and "megapixels" in error and "validateInputImageSize" not in result.output
+    assert ("OpenCV" in error) == (width * height > 2**30)
+    assert not (tmp_path / "out" / "huge.png").exists()
+
+
+def test_max_megapixels_lets_a_larger_image_through(tmp_path):
+    write_image(tmp_path / "p.png", scene(40, 50, 3))  # 0.002 MP
+    refused = CliRunner().invoke(main, ["restore", str(tmp_path / "p.png"), "-o", str(tmp_path / "a"), "--model",
+                                        "median(ksize=3)", "--max-megapixels", "0.001"])
+    allowed = CliRunner().invoke(main, ["restore", str(tmp_path / "p.png"), "-o", str(tmp_path / "b"), "--model",
+                                        "median(ksize=3)", "--max-megapixels", "0.01"])
+    assert refused.exit_code == 1 and "above the limit of 0.001 megapixels" in refused.output
+    assert allowed.exit_code == 0 and (tmp_path / "b" / "p.png").exists()

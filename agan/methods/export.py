@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from agan.baselines.unet import UNet
+from agan.data.spec import UnknownNameError
 from agan.errors import InputError, StoppedError
 from agan.nets import AttentiveGenerator
 from agan.nets.architectures import model_from_checkpoint
@@ -98,6 +99,8 @@ def export_onnx(source: str | Path, output: str | Path, *, attention: bool = Fal
     ort = _require()
     from agan.methods.releases import RELEASES, resolve
 
+    if str(source) not in RELEASES and not Path(source).exists():
+        raise UnknownNameError("model", str(source), RELEASES, "or the path of a checkpoint .pt")
     checkpoint = resolve(str(source)) if str(source) in RELEASES else Path(source)
     model, payload = model_from_checkpoint(checkpoint, "cpu")
     if attention and not isinstance(model, AttentiveGenerator):
