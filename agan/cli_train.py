@@ -74,9 +74,13 @@ def release_command(run: Path, name: str, checkpoint: str, status: str, note: st
 
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="PNG to write; default RUN/curves.png.")
-def plot(run: Path, output: Path | None) -> None:
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Figure to write (.png, .jpg, .pdf, .svg); default RUN/curves.png.")
+@click.option("--smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True, help="TensorBoard's smoothing weight for the training curves (0: raw only).")
+def plot(run: Path, output: Path | None, smoothing: float) -> None:
     """Draw the G-loss and D-loss curves, every loss term and validation PSNR/SSIM of a run.
+
+    Training curves are drawn raw (faint) and smoothed, validation as points; a
+    GAN whose D-loss sits at chance (2 ln 2) for long gets a note.
 
     \b
     Example:
@@ -85,7 +89,7 @@ def plot(run: Path, output: Path | None) -> None:
     from agan.training.plot import plot_run
     from agan.training.run_folder import RunFolder
 
-    path = plot_run(run, output or RunFolder(run).curves)
+    path = plot_run(run, output or RunFolder(run).curves, smoothing=smoothing)
     click.echo(f"wrote {path}")
 
 

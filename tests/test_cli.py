@@ -167,3 +167,31 @@ def test_plot_writes_the_format_its_suffix_names(tmp_path):
         assert run("plot", tmp_path, "-o", tmp_path / name).exit_code == 0
         assert (tmp_path / name).read_bytes().startswith(magic)
     assert run("plot", tmp_path, "-o", tmp_path / "c.gif").exit_code == 1
+
+
+def test_plot_points_out_a_discriminator_at_chance_and_lays_its_panels_in_a_grid(tmp_path, monkeypatch):
+    import json
+    import math
+
+    from agan.training import plot
+
+    lines = []
+    for step in range(1, 41):
+        d_loss = 2 * math.log(2) + (0.01 if step > 10 else 0.5)  # at chance for three quarters of the run
+        lines.append({"step": step, "lr": 1e-4, "train/g_total": 1.0 / step, "train/d_total": d_loss,
+                      "train/attention": 0.1, "train/multiscale": 0.2, "train/adversarial": 0.7,
+                      **({"val/psnr": 20.0 + step / 10, "val/ssim": 0.5, "val/input_psnr": 18.0,
+                          "val/attention_auc": 0.8} if step % 20 == 0 else {})})
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert plot.chance_share([r for r in lines]) == 0.75
+    texts, shapes = [], []
+    import matplotlib.axes
+    import matplotlib.pyplot as plt
+
+    real_text, real_subplots = matplotlib.axes.Axes.text, plt.subplots
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", lambda self, *a, **k: texts.append(a[2]) or real_text(self, *a, **k))
+    monkeypatch.setattr(plt, "subplots", lambda r, c, **k: shapes.append((r, c)) or real_subplots(r, c, **k))
+    assert run("plot", tmp_path, "--smoothing", "0.6").exit_code == 0
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert shapes == [(2, 3)]  # six panels: losses, terms, PSNR, SSIM, AUC, lr
+    assert any("D-loss at chance" in t and "75%" in t for t in texts)

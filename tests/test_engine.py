@@ -607,3 +607,16 @@ def test_a_discriminator_square_as_large_as_the_patch_judges_whole_patches_and_a
     assert shapes == [(2, 3, 32, 32), (4, 3, 32, 32)]
     with pytest.raises(ValueError, match="d_patch"):
         TrainConfig(model="attentive-gan", data="x", out="y", patch=32, d_patch=8).check()
+
+
+def test_tensorboard_gets_the_samples_the_config_and_the_hyperparameters(tmp_path, photos):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data = f"synthetic:gaussian(sigma=25):{photos}"
+    config = _config("unet", photos, tmp_path / "run", val=data, iters=4, val_every=2, val_limit=1)
+    Trainer(config, log=lambda *_: None).fit()
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"images": 0, "tensors": 0}).Reload()
+    assert [e.step for e in events.Images("samples")] == [2, 4]
+    assert "val/psnr" in events.Tags()["scalars"] and "hparam/val_psnr" in events.Tags()["scalars"]
+    assert "config/text_summary" in events.Tags()["tensors"]
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")  # the HParams tab's row

@@ -61,6 +61,23 @@ class TrainingError(StoppedError):
     """Training stopped: a non-finite loss, or a run folder that does not match the command."""
 
 
+def hyperparameters(config: TrainConfig) -> dict[str, Any]:
+    """The run's settings as TensorBoard's HParams tab takes them (numbers, strings and booleans;
+    model arguments as ``model_args.NAME``; unset values left out)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.to_json().items():
+        if key in ("out", "device", "workers", "log_every", "save_every"):
+            continue
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for name, item in items:
+            label = f"{key}.{name}" if name else key
+            if isinstance(item, (bool, int, float, str)):
+                flat[label] = item
+            elif isinstance(item, list):
+                flat[label] = str(item)
+    return flat
+
+
 def to_tensor(batch: dict[str, Any], device: torch.device,
               channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Collated HWC float32 numpy arrays (as tensors N,H,W,C) to NCHW ``degraded, clean`` and N1HW ``mask``
@@ -244,6 +261,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def write_metrics(self, record: dict[str, Any]) -> None:
+        if "val/psnr" in record and self.writer is not None:
+            self.writer.add_scalar("hparam/val_psnr", record["val/psnr"], record["step"])
         self.folder.append_metrics(record)
         for key, value in record.items():
             if key != "step" and isinstance(value, float) and self.writer is not None:
@@ -281,6 +300,8 @@ class Trainer:
             record = {"step": self.step, **record, **scores}
             if sample is not None:
                 write_image(self.folder.sample(self.step), sample)
+                if self.writer is not None:  # the same grid in TensorBoard's Images tab
+                    self.writer.add_image("samples", sample, self.step, dataformats="HWC")
         if record:
             self.write_metrics(record)
             if self._progress is not None:
@@ -342,6 +363,10 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(self.run))
+            self.writer.add_text("config", "```\n" + json.dumps(self.config.to_json(), indent=2) + "\n```", self.step)
+            if not last.exists():  # the settings once, in TensorBoard's HParams tab (its table of runs)
+                self.writer.add_hparams(hyperparameters(self.config), {"hparam/val_psnr": float("nan")},
+                                        run_name=".")
         self._preload()
         loader = DataLoader(self.train_set, batch_size=c.batch, num_workers=c.workers,
                             sampler=StepSampler(self.step, c.iters, c.batch, self.rank, self.world),
