@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+# No test downloads pretrained weights: a missing VGG16 or AlexNet file is fetched from here, the
+# discard port of the loopback (refused at once); the tests of fetching serve their own files.
+os.environ["AGAN_WEIGHTS_MIRROR"] = "http://127.0.0.1:9/"
+
 SHARED_DATA = Path(os.environ.get("AGAN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 

@@ -3,7 +3,7 @@
 Images follow the toolkit's convention (HWC float32 [0, 1], RGB or grey).
 PSNR and SSIM use :mod:`agan.evaluation.metrics` with the options in :class:`MetricOptions`
 (default: RGB, float, no border crop, data range 1); LPIPS is reported when its
-AlexNet weights are in the torch hub cache and shown as absent otherwise.
+AlexNet weights are in the torch hub cache (downloaded there when missing) and shown as absent otherwise.
 Timing covers the method call only, in seconds per megapixel.
 """
 

@@ -1,5 +1,5 @@
 """LPIPS (Zhang et al. 2018, AlexNet features, lower is better), from the ``lpips`` package with
-AlexNet's ImageNet weights read from the torch hub cache (never downloaded here).
+AlexNet's ImageNet weights from the torch hub cache (downloaded there once when missing).
 
 Image convention: HWC float32 numpy arrays in [0, 1], RGB (grey repeated to 3 channels).
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from agan.data.image import as_hwc
 from agan.errors import StoppedError
-from agan.methods.hub import cached_weights_path
+from agan.methods.hub import cached_weights_path, fetch_weights
 
 _LPIPS_NETS: dict[tuple[str, str], Any] = {}
 
@@ -40,16 +40,20 @@ def alexnet_weights_path() -> Path:
     Returns:
         The path (which may not exist).
     """
+    return cached_weights_path(_alexnet_weights())
+
+
+def _alexnet_weights() -> object:
+    """torchvision's ImageNet AlexNet weights entry (its ``url`` names the cached file)."""
     from torchvision.models import AlexNet_Weights
 
-    return cached_weights_path(AlexNet_Weights.IMAGENET1K_V1)
+    return AlexNet_Weights.IMAGENET1K_V1
 
 
-def _unavailable_message(path: Path) -> str:
+def _unavailable_message(path: Path, reason: str) -> str:
     return (
-        f"LPIPS unavailable: the AlexNet ImageNet weights are not in the torch hub cache at {path}; "
-        "to get them, run once with internet: "
-        "python -c \"import lpips; lpips.LPIPS(net='alex')\""
+        f"LPIPS unavailable: the AlexNet ImageNet weights are not in the torch hub cache at {path} ({reason}); "
+        "on a machine with internet, python -c \"import lpips; lpips.LPIPS(net='alex')\" puts them there"
     )
 
 
@@ -62,8 +66,10 @@ def _build_lpips(device: str, random_backbone: bool) -> Any:
     net = _LPIPS_NETS.get(key)
     if net is not None:
         return net
-    if not random_backbone and not Path(weights).is_file():
-        raise LPIPSUnavailableError(_unavailable_message(Path(weights)))
+    if not random_backbone:
+        path, reason = fetch_weights(_alexnet_weights(), "the AlexNet ImageNet weights (233 MB) of LPIPS")
+        if reason is not None:
+            raise LPIPSUnavailableError(_unavailable_message(path, reason))
 
     import lpips
 
@@ -92,7 +98,7 @@ class LPIPSMetric:
     module level, so constructing several ``LPIPSMetric`` objects is cheap.
     The linear calibration layers ship inside the ``lpips`` package; the
     AlexNet trunk needs torchvision's ImageNet weights in the torch hub cache
-    (see :func:`alexnet_weights_path`). Nothing is ever downloaded here.
+    (see :func:`alexnet_weights_path`), downloaded there once when missing.
 
     Args:
         device: torch device to run on, e.g. ``"cpu"`` or ``"cuda"``.
@@ -102,8 +108,8 @@ class LPIPSMetric:
 
     Raises:
         LPIPSUnavailableError: if ``random_backbone`` is False and the AlexNet
-            weights are not in the cache. Use :func:`load_lpips` to get None
-            and a one-line message instead.
+            weights are neither in the cache nor downloadable. Use
+            :func:`load_lpips` to get None and a one-line message instead.
     """
 
     def __init__(self, device: str = "cpu", *, random_backbone: bool = False) -> None:
@@ -151,13 +157,12 @@ class LPIPSMetric:
 
 
 def load_lpips(device: str = "cpu") -> LPIPSMetric | None:
-    """The LPIPS metric with real weights, or None when they are not cached.
+    """The LPIPS metric with real weights, or None when they cannot be had.
 
-    Checks the torch hub cache for torchvision's ImageNet AlexNet weights
-    (:func:`alexnet_weights_path`) before building anything, so nothing is
-    downloaded. When they are absent it prints ONE line to stderr saying so,
-    with the path and how to get the weights, and returns None; callers then
-    report LPIPS as absent.
+    Looks for torchvision's ImageNet AlexNet weights in the torch hub cache
+    (:func:`alexnet_weights_path`) and downloads them there when missing. When
+    that fails it prints ONE line to stderr saying so, with the path and how to
+    get the weights, and returns None; callers then report LPIPS as absent.
 
     Args:
         device: torch device, e.g. ``"cpu"`` or ``"cuda"``.
@@ -177,4 +182,4 @@ def lpips_or_note(use_lpips: bool, device: str = "cpu") -> tuple[LPIPSMetric | N
     if not use_lpips:
         return None, "not measured (--no-lpips)"
     metric = load_lpips(device)
-    return metric, None if metric is not None else "absent: AlexNet weights not in the torch hub cache"
+    return metric, None if metric is not None else "absent: AlexNet weights not in the torch hub cache (nor downloadable)"

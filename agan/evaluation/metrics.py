@@ -38,8 +38,9 @@ LPIPS (Zhang et al. 2018) is the ``lpips`` package, version 0.1, AlexNet
 trunk, on RGB in [-1, 1] (grey replicated to 3 channels), computed on the
 images as given (after crop/quantize when called through :func:`measure`,
 never on Y). It needs torchvision's ImageNet AlexNet weights in the torch hub
-cache; :func:`agan.evaluation.lpips.load_lpips` returns None (and says so in one line) when they
-are absent, and tables should then show LPIPS as absent.
+cache (downloaded there once when missing); :func:`agan.evaluation.lpips.load_lpips` returns None
+(and says so in one line) when they can be neither found nor downloaded, and tables should then
+show LPIPS as absent.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The perceptual loss of the Attentive GAN: VGG16 features (ImageNet weights, read from the
-torch hub cache, never downloaded during training) of the output against the clean image.
+"""The perceptual loss of the Attentive GAN: VGG16 features (torchvision's ImageNet weights, from
+the torch hub cache, downloaded there once when missing) of the output against the clean image.
 
 Image convention: NCHW float32 tensors in [0, 1], RGB (grey images are repeated to 3 channels).
 """
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agan.errors import StoppedError
-from agan.methods.hub import cached_weights_path
+from agan.methods.hub import cached_weights_path, fetch_weights
 
 # torchvision's VGG16 ``features`` layout: conv widths, "M" = 2x2 max pool.
 _VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -48,6 +48,13 @@ VGG16_LAYERS: tuple[str, ...] = tuple(_vgg16_layer_names())
 DEFAULT_PERCEPTUAL_LAYERS = ("relu1_1", "relu1_2", "relu2_1", "relu2_2")
 
 
+def _vgg16_weights() -> object:
+    """torchvision's ImageNet VGG16 weights entry (its ``url`` names the cached file)."""
+    from torchvision.models import VGG16_Weights
+
+    return VGG16_Weights.IMAGENET1K_V1
+
+
 def vgg16_weights_path() -> Path:
     """Where torchvision caches its ImageNet VGG16 weights.
 
@@ -59,16 +66,14 @@ def vgg16_weights_path() -> Path:
     Returns:
         The path (which may not exist).
     """
-    from torchvision.models import VGG16_Weights
-
-    return cached_weights_path(VGG16_Weights.IMAGENET1K_V1)
+    return cached_weights_path(_vgg16_weights())
 
 
-def _missing_message(path: Path) -> str:
+def _missing_message(path: Path, reason: str) -> str:
     return (
-        f"perceptual loss unavailable: the VGG16 ImageNet weights are not in the torch hub cache at {path}; "
-        "to get them, run once with internet: "
-        "python -c \"import torchvision; torchvision.models.vgg16(weights='IMAGENET1K_V1')\" "
+        f"perceptual loss unavailable: the VGG16 ImageNet weights are not in the torch hub cache at {path} "
+        f"({reason}); on a machine with internet, "
+        "python -c \"import torchvision; torchvision.models.vgg16(weights='IMAGENET1K_V1')\" puts them there "
         "(or train without the perceptual loss with --perceptual none)"
     )
 
@@ -83,9 +88,10 @@ class PerceptualLoss(nn.Module):
     replicated to 3 channels. The network is frozen (no trainable parameters,
     always in eval mode); gradients flow to the output image only.
 
-    The weights are loaded ONLY from the torch hub cache
-    (:func:`vgg16_weights_path`); nothing is ever downloaded. When the file is
-    absent the constructor raises :class:`PerceptualWeightsMissing`.
+    The weights are read from the torch hub cache (:func:`vgg16_weights_path`),
+    downloaded there first when missing (528 MB, once, as torchvision would;
+    :func:`agan.methods.hub.fetch_weights`). When they are neither there nor
+    downloadable the constructor raises :class:`PerceptualWeightsMissing`.
 
     Args:
         layers: VGG16 layer names (see :data:`VGG16_LAYERS`) whose features
@@ -111,9 +117,9 @@ class PerceptualLoss(nn.Module):
 
         state = None
         if not random_weights:
-            path = vgg16_weights_path()
-            if not path.is_file():
-                raise PerceptualWeightsMissing(_missing_message(path))
+            path, reason = fetch_weights(_vgg16_weights(), "the VGG16 ImageNet weights (528 MB) of the perceptual loss")
+            if reason is not None:
+                raise PerceptualWeightsMissing(_missing_message(path, reason))
             state = torch.load(path, map_location="cpu", weights_only=True)
 
         if random_weights:
