@@ -219,8 +219,13 @@ def free_local_port() -> int:
         return probe.getsockname()[1]
 
 
-def launch(app: Any, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> None:
+def launch(app: Any, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True, share: bool = False) -> None:
     """Serve ``app`` on ``host:port``: until interrupted, or in a background thread when not ``block``
-    (``app.close()`` stops it)."""
+    (``app.close()`` stops it); ``share`` also asks Gradio for a public link (it needs internet).
+    The page's address is printed here, in agan's words, instead of Gradio's launch message (whose
+    advice names an argument of Gradio's, not agan's ``--share``)."""
+    if block:
+        print(f"agan serve: http://{host}:{port} (Ctrl-C stops it"
+              f"{'' if share else '; agan serve --share also opens a public link'})", flush=True)
     app.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=True,
-               prevent_thread_lock=not block, quiet=not block)
+               prevent_thread_lock=not block, quiet=not share, share=share)

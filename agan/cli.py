@@ -228,7 +228,12 @@ def models() -> None:
 @main.command()
 @demo_options
 def demo(out: Path, seed: int, jobs: int | None) -> None:
-    """Synthesise weather and noise on bundled sample photos and compare the filters.
+    """Synthesise weather and noise on bundled sample photos; compare the shipped models and the filters.
+
+    Seven degradations (raindrop, rain, snow, dust, Gaussian, salt-and-pepper
+    and Poisson noise) on two 128x128 crops of scikit-image's photos, each
+    restored by every shipped model and every filter: OUT/results.md holds a
+    table and a grid per degradation.
 
     \b
     Example:
@@ -242,12 +247,13 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 opens it to the network).")
-@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="TCP port of the page.")
+@click.option("--share", is_flag=True, help="Also open a public gradio.live link to the page (needs internet; anyone with the link can use it).")
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Offer the checkpoints of the run folders in this folder (RUN/checkpoints/best.pt, last.pt).")
 @DEVICE
 @PRECISION
-def serve(host: str, port: int, runs: Path, device: str, precision: str) -> None:
+def serve(host: str, port: int, share: bool, runs: Path, device: str, precision: str) -> None:
     """A local web page: upload a photo, pick a model or filter, compare before and after, download.
 
     Needs the app extra (pip install 'agan[app]'). Stop it with Ctrl-C.
@@ -258,7 +264,7 @@ def serve(host: str, port: int, runs: Path, device: str, precision: str) -> None
     """
     from agan.app import build_app, launch
 
-    launch(build_app(runs, device_name(device), precision), host, port)
+    launch(build_app(runs, device_name(device), precision), host, port, share=share)
 
 
 for _command in (cli_train.train, cli_train.release_command, cli_train.plot, cli_train.export):

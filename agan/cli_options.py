@@ -50,8 +50,8 @@ def train_options(function: Callable) -> Callable:
     """The arguments and options of ``agan train``."""
     return _apply([
         click.argument("model"),
-        click.option("--data", "data_spec", default=None, help="Training data: PATH of a paired folder, or synthetic:KIND[+KIND]:PATH."),
-        click.option("--val", "val_spec", default=None, help="Validation data spec (whole images, fixed seed per image)."),
+        click.option("--data", "data_spec", default=None, help="Training data: PATH of a paired folder, synthetic:KIND[+KIND]:PATH[,PATH] (clean photos degraded on the fly), pairs:DEGRADED=CLEAN, or several joined by ';' (PATH*N repeats one N times)."),
+        click.option("--val", "val_spec", default=None, help="Validation data: any form --data takes (whole images, a fixed degradation seed per image)."),
         click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder; an existing run there is resumed."),
         click.option("--iters", type=int, default=None, help="Training steps in all (default 1000); raise it to extend a run."),
         click.option("--batch", type=int, default=None, help="Patches per step and process (default 4)."),
