@@ -89,3 +89,17 @@ def test_models_lists_each_release_with_status_and_a_headline_figure():
     output = CliRunner().invoke(main, ["models"]).output
     for name, card in pretrained.shipped().items():
         assert f"[{card['status']}]" in output and pretrained.headline(card) in output
+
+
+@pytest.mark.parametrize("name", list(pretrained.RELEASES))
+def test_each_card_holds_what_a_model_hub_card_holds(name):
+    from agan.methods.card_fields import sha256_of
+
+    card = pretrained.load_card(name)
+    assert card["license"]["code"] == "MIT" and "DATA.md" in card["license"]["weights"]
+    assert card["intended_use"] and card["out_of_scope"] and card["citation"] and "NCHW" in card["input"]
+    assert card["sha256"] == sha256_of(pretrained.resolve(name))  # the card is of these very weights
+    losses = [e for e in card["evaluations"] if next(r for r in e["results"] if r["kind"] == "model")["psnr"]
+              < next(r for r in e["results"] if r["kind"] == "input")["psnr"]]
+    assert sum("loses to its input" in line for line in card["limitations"]) == len(losses)
+    assert ("preview" in card["limitations"][0]) == (card["status"] == "preview")

@@ -30,6 +30,7 @@ from agan.data.spec import SpecError, split_top_level
 from agan.errors import InputError
 from agan.evaluation.compare import MetricOptions, RowCache, run_methods
 from agan.evaluation.report import summarize
+from agan.methods.card_fields import hub_fields
 from agan.methods.registry import build_method, short_label
 from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
 from agan.nets.checkpoints import load_checkpoint, release_checkpoint
@@ -329,7 +330,7 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any],
     card = {**card, "name": name, "model": payload["model"], "model_args": payload["model_args"],
             "parameters": count_parameters(network), "weights": "fp16",
             "file_mb": round(weights_path.stat().st_size / 2**20, 2)}
-    write_card(card_path, card)
+    write_card(card_path, {**card, **hub_fields(card, weights_path)})
     return weights_path, card_path
 
 
@@ -374,7 +375,7 @@ def make_release(run: str | Path, name: str, *, out: str | Path | None = None, c
                                           cache=row_cache, progress=progress)
             card["evaluations"].append(evaluation)
             echo(evaluation_text(evaluation))
-        write_card(card_path, card)
+        write_card(card_path, {**card, **hub_fields(card, weights)})  # limitations read the evaluations
         os.replace(weights, final_weights)
         os.replace(card_path, final_card)
     finally:
