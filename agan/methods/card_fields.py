@@ -86,7 +86,9 @@ def _limitations(card: dict[str, Any]) -> list[str]:
 
 def hub_fields(card: dict[str, Any], weights: str | Path) -> dict[str, Any]:
     """The hub-style fields of ``card`` (a release's card) for its weights file ``weights``."""
-    multiple = {"unet": 2 ** int(card.get("model_args", {}).get("depth", 4)), "attentive-gan": 4}.get(card["model"], 1)
+    from agan.nets.architectures import get_architecture
+
+    multiple = get_architecture(card["model"]).size_multiple(card.get("model_args", {}))
     channels = card.get("model_args", {}).get("in_channels", 3)
     uses = USES.get(card["name"], {})
     return {

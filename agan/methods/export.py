@@ -29,11 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from agan.baselines.unet import UNet
 from agan.data.spec import UnknownNameError
 from agan.errors import InputError, StoppedError
 from agan.nets import AttentiveGenerator
-from agan.nets.architectures import model_from_checkpoint
+from agan.nets.architectures import architecture_of, model_from_checkpoint
 
 #: The ONNX opset agan exports (torch's exporter supports it; onnxruntime >= 1.14 runs it).
 OPSET = 18
@@ -48,9 +47,7 @@ class ExportUnavailable(StoppedError):
 
 def size_multiple(model: nn.Module) -> int:
     """The multiple the network's input height and width must be for an exported graph."""
-    if isinstance(model, AttentiveGenerator):
-        return int(model.multiple)
-    return 2**model.depth if isinstance(model, UNet) else 1
+    return architecture_of(model).size_multiple(model.config)
 
 
 class _Outputs(nn.Module):

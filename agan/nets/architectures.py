@@ -46,6 +46,12 @@ class Architecture:
     discriminator: Callable[..., nn.Module] | None = None
     legacy_args: dict[str, Any] = field(default_factory=dict)
     weights_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    multiple: Callable[[dict[str, Any]], int] = lambda args: 1
+
+    def size_multiple(self, args: dict[str, Any]) -> int:
+        """The multiple the network pads its input's height and width to, built with ``args``
+        (an exported graph takes only such sizes)."""
+        return int(self.multiple(args))
 
     def stored_args(self, model_args: dict[str, Any]) -> dict[str, Any]:
         """The constructor arguments that a run folder's ``model_args`` meant (legacy values filled in)."""
@@ -69,13 +75,22 @@ ARCHITECTURES: dict[str, Architecture] = {
     "attentive-gan": Architecture(
         "attentive-gan", AttentiveGenerator,
         "Attentive GAN generator (Qian et al. 2018): ConvLSTM attention + contextual autoencoder",
-        discriminator=AttentiveDiscriminator,
+        discriminator=AttentiveDiscriminator, multiple=lambda args: AttentiveGenerator.multiple,
     ),
     "dncnn": Architecture("dncnn", DnCNN, "DnCNN (Zhang et al. 2017): 17 conv+BN layers, residual learning"),
     "unet": Architecture("unet", UNet, "U-Net: encoder-decoder with concatenated skips, residual output",
                          legacy_args={"upsample": "transpose"},
-                         weights_args=lambda weights: {"upsample": upsampling_of(weights)}),
+                         weights_args=lambda weights: {"upsample": upsampling_of(weights)},
+                         multiple=lambda args: 2 ** int(args.get("depth", 4))),
 }
+
+
+def architecture_of(model: nn.Module) -> Architecture:
+    """The entry of a built network (by its class)."""
+    for architecture in ARCHITECTURES.values():
+        if type(model) is architecture.build:
+            return architecture
+    raise ValueError(f"{type(model).__name__} is not one of agan's architectures ({', '.join(ARCHITECTURES)})")
 
 
 def get_architecture(name: str) -> Architecture:
