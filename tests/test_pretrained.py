@@ -172,7 +172,7 @@ def test_a_release_missing_from_the_build_is_a_clear_error(tmp_path, monkeypatch
         build_method("attentive-gan-weather")
     write_image(tmp_path / "photo.png", scene(32, 32))
     result = CliRunner().invoke(main, ["restore", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "attentive-gan-weather: this build ships no weights" in result.output
+    assert result.exit_code == 1 and f"{pretrained.DEFAULT_MODEL}: this build ships no weights" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
     with pytest.raises(SpecError, match="a trained model takes no parameters"):
         build_method("unet-weather(sigma=3)")

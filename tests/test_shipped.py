@@ -74,7 +74,7 @@ def test_each_shipped_model_restores_a_jpeg(tmp_path, name):
     assert np.abs(restored.astype(int) - cv2.imread(str(photo)).astype(int)).max() > 0
 
 
-def test_agan_restore_with_no_model_uses_the_weather_gan_from_any_folder(tmp_path):
+def test_agan_restore_with_no_model_uses_the_default_weather_model_from_any_folder(tmp_path):
     """`agan restore photo.jpg -o out/` as a new user types it, outside the repository."""
     write_image(tmp_path / "photo.jpg", scene(40, 52, seed=5))
     agan = Path(sys.executable).parent / "agan"
@@ -82,7 +82,29 @@ def test_agan_restore_with_no_model_uses_the_weather_gan_from_any_folder(tmp_pat
     result = subprocess.run(command + ["restore", "photo.jpg", "-o", "out/"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "attentive-gan-weather" in result.stdout and (tmp_path / "out" / "photo.jpg").is_file()
+    assert pretrained.DEFAULT_MODEL in result.stdout and (tmp_path / "out" / "photo.jpg").is_file()
+
+
+def test_the_default_model_is_the_weather_model_best_on_real_rain_by_its_card(tmp_path):
+    import json
+    import shutil
+
+    def mean_real_psnr_y(card):
+        rows = [next(r for r in e["results"] if r["kind"] == "model")["psnr_y"] for e in card["evaluations"]
+                if not e["data"].startswith("synthetic:")]
+        return sum(rows) / len(rows)
+
+    cards = {name: pretrained.load_card(name) for name in pretrained.WEATHER_MODELS}
+    assert pretrained.DEFAULT_MODEL == max(cards, key=lambda name: mean_real_psnr_y(cards[name]))
+    # the other way round when the cards say so
+    for name in pretrained.WEATHER_MODELS:
+        shutil.copy(pretrained.release_paths(name)[1], tmp_path / f"{name}.json")
+    loser = min(cards, key=lambda name: mean_real_psnr_y(cards[name]))
+    card = json.loads((tmp_path / f"{loser}.json").read_text())
+    for evaluation in card["evaluations"]:
+        next(r for r in evaluation["results"] if r["kind"] == "model")["psnr_y"] += 100
+    (tmp_path / f"{loser}.json").write_text(json.dumps(card))
+    assert pretrained.default_model(tmp_path) == loser
 
 
 def test_models_lists_each_release_with_status_and_a_headline_figure():

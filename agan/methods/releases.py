@@ -25,10 +25,12 @@ from agan.data.spec import SpecError, lookup
 __all__ = [
     "DEFAULT_MODEL",
     "RELEASES",
+    "WEATHER_MODELS",
     "STATUSES",
     "WEIGHTS_DIR",
     "best_filter",
     "check_name",
+    "default_model",
     "headline",
     "load_card",
     "models_table",
@@ -48,11 +50,30 @@ RELEASES: dict[str, str] = {
     "dncnn-color-blind": "DnCNN-B: colour images, blind to the level of a noise mix",
 }
 
-#: What ``agan restore`` uses when no ``--model`` is given.
-DEFAULT_MODEL = "attentive-gan-weather"
+#: The shipped weather models, of which ``agan restore`` takes one by default.
+WEATHER_MODELS = ("attentive-gan-weather", "unet-weather")
 
 #: A card's status: ``preview`` (short training, weak figures, said so when used) or ``stable``.
 STATUSES = ("preview", "stable")
+
+
+def default_model(folder: str | Path | None = None) -> str:
+    """The weather model ``agan restore`` uses when no ``--model`` is given: the one of
+    :data:`WEATHER_MODELS` with the best mean PSNR Y over the real-format sets (the paired folders,
+    not synthetic weather) that every one of their cards was evaluated on. The first when the cards
+    cannot tell (missing, or no set in common)."""
+    scores: dict[str, dict[str, float]] = {}
+    for name in WEATHER_MODELS:
+        try:
+            card = load_card(name, folder)
+        except SpecError:
+            continue
+        scores[name] = {e["data"]: _row(e, "model")["psnr_y"] for e in card.get("evaluations", [])
+                        if not e["data"].startswith("synthetic:")}
+    common = set.intersection(*(set(s) for s in scores.values())) if scores else set()
+    if not common:
+        return WEATHER_MODELS[0]
+    return max(scores, key=lambda name: sum(scores[name][data] for data in common) / len(common))
 
 
 def check_name(name: str) -> None:
@@ -207,3 +228,7 @@ def models_table(cards: dict[str, dict[str, Any]]) -> str:
         lines += ["", "† the model was trained on these photos (with other random degradations): the row measures "
                       "fit to its training photos, not generalisation."]
     return "\n".join(lines)
+
+
+#: What ``agan restore`` uses when no ``--model`` is given (:func:`default_model`, read from the cards once).
+DEFAULT_MODEL = default_model()
