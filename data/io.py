@@ -59,8 +59,9 @@ def max_megapixels(limit: float) -> Iterator[None]:
         _max_megapixels.reset(token)
 
 
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` that a file's header claims (Pillow reads the header only), or None."""
+def _header_size(source: Path | bytes) -> tuple[int, int] | None:
+    """``(width, height)`` that a file's header claims (Pillow reads the header only), or None;
+    ``source`` is the file or its bytes."""
     try:
         from PIL import Image
     except ImportError:
@@ -70,7 +71,7 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as handle:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as handle:
                 return handle.size
     except Exception:  # a format Pillow does not know, or a header it cannot parse: OpenCV will say
         return None
@@ -395,15 +396,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
         ImageReadError: the file cannot be opened as an image.
     """
     path = Path(path)
-    try:
-        from PIL import Image  # header-only read; Pillow comes with matplotlib and torchvision
-
-        with Image.open(path) as handle:
-            width, height = handle.size
-        return (width, height) if _orientation(path) in (5, 6, 7, 8) else (height, width)
-    except Exception:  # Pillow missing or unable: fall back to a full decode
+    size = _header_size(path)
+    if size is None:  # Pillow unable: a full decode
         image = read_image(path)
         return image.shape[0], image.shape[1]
+    width, height = size
+    return (width, height) if _orientation(path) in (5, 6, 7, 8) else (height, width)
 
 
 def list_images(folder: str | Path) -> list[Path]:

@@ -28,7 +28,8 @@ def main(names: tuple[str, ...], folder: Path) -> None:
         weights, card_path = release_paths(name, folder)
         if not card_path.is_file():
             continue
-        card = {**json.loads(card_path.read_text()), **hub_fields(json.loads(card_path.read_text()), weights)}
+        card = json.loads(card_path.read_text())
+        card = {**card, **hub_fields(card, weights)}
         write_card(card_path, card)
         click.echo(f"{card_path}: sha256 {card['sha256'][:16]}..., {len(card['limitations'])} limitation(s)")
 

@@ -13,7 +13,8 @@ from agan.data.image import to_grey
 from agan.errors import InputError
 from agan.methods.precision import use_bf16
 from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
-from agan.nets import AttentiveGenerator, GeneratorOutput
+from agan.nets import AttentiveGenerator
+from agan.nets.architectures import architecture_of
 
 
 class RestorerModule(nn.Module):
@@ -24,15 +25,12 @@ class RestorerModule(nn.Module):
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
-        from agan.methods.export import size_multiple
-
         self.network = network
-        self.size_multiple = size_multiple(network)
+        self.size_multiple = architecture_of(network).size_multiple(network.config)
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.network(x)
-        return (out.image if isinstance(out, GeneratorOutput) else out).clamp(0.0, 1.0)
+        return run_network(self.network)(x)[0].clamp(0.0, 1.0)
 
 
 class ModelRestorer:
