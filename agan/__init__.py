@@ -118,7 +118,7 @@ def list_models() -> list[str]:
         >>> "unet-weather" in agan.list_models()
         True
     """
-    from agan.methods.releases import RELEASES
+    from agan.methods.shipped import RELEASES
 
     return list(RELEASES)
 
@@ -132,6 +132,6 @@ def card(name: str) -> dict[str, Any]:
         >>> agan.card("dncnn-gray-s25")["model"]
         'dncnn'
     """
-    from agan.methods.releases import load_card
+    from agan.methods.shipped import load_card
 
     return load_card(name)

@@ -15,15 +15,15 @@ import numpy as np
 from tqdm import tqdm
 
 from agan import cli_train
-from agan.cli_options import (DEVICE, PRECISION, compare_options, demo_options, device_name, evaluate_options,
-                              metric_options, restore_options)
-from agan.data.degradations import DEGRADATIONS
+from agan.cli_options import (compare_options, demo_options, device_name, evaluate_options, metric_options,
+                              restore_options, serve_options, synth_options)
 from agan.data.io import ImageReadError, ImageWriteError, write_image
 from agan.data.sources import describe
 from agan.errors import InputError, StoppedError, first_line
 from agan.evaluation.compare import FailureLog, MetricOptions, score_on
 from agan.evaluation.report import summarize, text_table, write_comparison, write_csv
 from agan.methods.registry import build_method
+from agan.synth import SYNTH_HELP
 
 #: What the user can act on: one line and exit status 1. Anything else is a bug and keeps its traceback.
 USER_ERRORS = (InputError, StoppedError, FileNotFoundError)
@@ -73,27 +73,8 @@ def main(debug: bool) -> None:
     reuse_freed_memory()  # faster CPU inference (see its docstring)
 
 
-SYNTH_HELP = """Synthesise degraded/clean/mask triplets from clean images.
-
-KIND is a degradation chain: one of the kinds below, with optional
-parameters in brackets, joined by '+'. Noise levels are on the 0-255 scale.
-Outputs are 8-bit PNG (values clipped to [0, 1]).
-
-\b
-Kinds: """ + ", ".join(DEGRADATIONS) + """
-
-\b
-Example:
-  agan synth 'rain(angle=10)+haze' --clean photos/ --out synth/ --count 20 --seed 1
-"""
-
-
 @main.command(help=SYNTH_HELP)
-@click.argument("kind")
-@click.option("--clean", "clean_path", required=True, type=click.Path(exists=True, path_type=Path), help="Folder (or one file) of clean images.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder; gets degraded/, clean/, mask/ and preview.png.")
-@click.option("--count", type=click.IntRange(min=1), default=None, help="Pairs to write; default one per clean image (cycled when larger).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed; pair i uses numpy default_rng([seed, i]).")
+@synth_options
 def synth(kind: str, clean_path: Path, out: Path, count: int | None, seed: int) -> None:
     from agan.synth import write_pairs
 
@@ -246,13 +227,7 @@ def demo(out: Path, seed: int, jobs: int | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 opens it to the network).")
-@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="TCP port of the page.")
-@click.option("--share", is_flag=True, help="Also open a public gradio.live link to the page (needs internet; anyone with the link can use it).")
-@click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="Offer the checkpoints of the run folders in this folder (RUN/checkpoints/best.pt, last.pt).")
-@DEVICE
-@PRECISION
+@serve_options
 def serve(host: str, port: int, share: bool, runs: Path, device: str, precision: str) -> None:
     """A local web page: upload a photo, pick a model or filter, compare before and after, download.
 

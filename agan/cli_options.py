@@ -3,13 +3,17 @@ the commands themselves). Each function is a decorator that adds its options to 
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Callable
 
 import click
 
 from agan.data.io import DEFAULT_MAX_MEGAPIXELS
-from agan.methods.releases import DEFAULT_MODEL
+from agan.device import DEVICE_NAMES
+from agan.methods.shipped import DEFAULT_MODEL
+from agan.nets.architectures import ARCHITECTURES
+from agan.training.config import CHOICES, TrainConfig
 
 
 def device_name(device: str) -> str:
@@ -19,7 +23,7 @@ def device_name(device: str) -> str:
 
 
 #: ``--device`` of the commands that run networks and nothing else on it.
-DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where networks run.")
+DEVICE = click.option("--device", type=click.Choice(DEVICE_NAMES), default="auto", show_default=True, help="Where networks run.")
 
 #: ``--precision`` of the commands that run networks (see :mod:`agan.methods.precision`).
 PRECISION = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True, help="Networks in fp32 or under bf16 autocast; auto: bf16 on CUDA, and on CPUs with AMX/AVX-512 BF16 for shipped models whose PSNR bf16 moves by < 0.05 dB.")
@@ -38,12 +42,33 @@ def metric_options(function: Callable) -> Callable:
         click.option("--crop-border", type=int, default=0, show_default=True, help="Pixels cropped from each side before measuring."),
         click.option("--quantize", is_flag=True, help="Round outputs and targets to 8-bit levels before measuring."),
         click.option("--lpips/--no-lpips", "use_lpips", default=True, show_default=True, help="Report LPIPS (AlexNet's ImageNet weights: from the torch hub cache, downloaded once when missing)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where LPIPS and models run."),
+        click.option("--device", type=click.Choice(DEVICE_NAMES), default="auto", show_default=True, help="Where LPIPS and models run."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations (fixed per image)."),
         click.option("--limit", type=click.IntRange(min=1), default=None, help="Use N images, spread evenly over the set (sorted by name)."),
         PRECISION,
     ]
     return _apply(options, function)
+
+
+_FIELDS = {f.name: f for f in fields(TrainConfig)}
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def _lr(model: str) -> float:
+    return ARCHITECTURES[model].defaults.get("lr", TrainConfig.lr)
+
+
+def setting(name: str, help: str, *, type: click.ParamType | type | None = None, default: str | None = None) -> Callable:
+    """The ``agan train`` option of the TrainConfig field ``name``: its choices (:data:`CHOICES`) or
+    type and its default are the config's, so the two cannot disagree. The option's own default is
+    None (not given), so that ``--config`` and a resumed run's settings stand unless it is given."""
+    field = _FIELDS[name]
+    if type is None:
+        type = click.Choice(CHOICES[name]) if name in CHOICES else _TYPES[str(field.type).split("|")[0].strip()]
+    if default is None and field.default is not None and field.default is not MISSING:
+        default = f"{field.default:g}" if isinstance(field.default, float) else str(field.default)
+    shown = f"  [default: {default}]" if default else ""
+    return click.option(f"--{name.replace('_', '-')}", type=type, default=None, help=help + shown)
 
 
 def train_options(function: Callable) -> Callable:
@@ -53,28 +78,31 @@ def train_options(function: Callable) -> Callable:
         click.option("--data", "data_spec", default=None, help="Training data: PATH of a paired folder, synthetic:KIND[+KIND]:PATH[,PATH] (clean photos degraded on the fly), pairs:DEGRADED=CLEAN, or several joined by ';' (PATH*N repeats one N times)."),
         click.option("--val", "val_spec", default=None, help="Validation data: any form --data takes (whole images, a fixed degradation seed per image)."),
         click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder; an existing run there is resumed."),
-        click.option("--iters", type=int, default=None, help="Training steps in all (default 1000); raise it to extend a run."),
-        click.option("--batch", type=int, default=None, help="Patches per step and process (default 4)."),
-        click.option("--patch", type=int, default=None, help="Patch side in pixels (default 128)."),
-        click.option("--lr", type=float, default=None, help="Learning rate (default per model: GAN 2e-4, DnCNN 1e-3, U-Net 2e-4)."),
-        click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default=None, help="Learning-rate schedule (default cosine)."),
-        click.option("--warmup", type=click.IntRange(min=0), default=None, help="Steps of a linear lr ramp at the start (default 0; useful with --init)."),
-        click.option("--loss", type=click.Choice(["mse", "l1"]), default=None, help="Supervised loss of the CNNs."),
-        click.option("--perceptual", type=click.Choice(["vgg", "none"]), default=None, help="GAN perceptual loss; vgg needs VGG16's ImageNet weights (from the torch hub cache, downloaded once when missing)."),
-        click.option("--d-ratio", type=int, default=None, help="Discriminator steps per generator step (default 1)."),
-        click.option("--d-patch", type=int, default=None, help="Side of the random square of each patch that the GAN's discriminator judges (default: the whole patch; 64 of 128 costs a quarter)."),
-        click.option("--adversarial-weight", type=float, default=None, help="Weight of the GAN term (default 0.01, the paper's); 0 trains the generator alone (a warm-up stage: no discriminator work)."),
-        click.option("--clip-grad", type=float, default=None, help="Clip the gradient norm to this value."),
-        click.option("--ema", type=float, default=None, help="Keep an EMA of the weights (and BatchNorm statistics) with this decay (e.g. 0.999); validation and best.pt use it."),
-        click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default=None, help="Mixed precision: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16 (fp32 on other CPUs); fp16 on CUDA."),
+        setting("iters", "Training steps in all; raise it to extend a run."),
+        setting("batch", "Patches per step and process."),
+        setting("patch", "Patch side in pixels."),
+        setting("lr", "Learning rate.", default=", ".join(f"{name} {_lr(name):g}" for name in ARCHITECTURES)),
+        setting("schedule", "Learning-rate schedule."),
+        setting("warmup", "Steps of a linear lr ramp at the start (useful with --init).", type=click.IntRange(min=0)),
+        setting("loss", "Supervised loss of the CNNs.",
+                default=", ".join(f"{name} {entry.defaults.get('loss', TrainConfig.loss)}" for name, entry in ARCHITECTURES.items()
+                                  if entry.discriminator is None)),
+        setting("perceptual", "GAN perceptual loss; vgg needs VGG16's ImageNet weights (from the torch hub cache, downloaded once when missing)."),
+        setting("d_ratio", "Discriminator steps per generator step."),
+        setting("d_patch", "Side of the random square of each patch that the discriminator judges (default: the whole patch; 64 of 128 costs a quarter)."),
+        click.option("--adversarial", is_flag=True, default=None, help="dncnn, unet: train against a patch discriminator (PatchGAN with spectral norm) with the GAN term at --adversarial-weight; start from a supervised run with --init."),
+        setting("adversarial_weight", "Weight of the GAN term (the Attentive GAN paper's); 0 trains the generator alone (a warm-up stage: no discriminator work)."),
+        setting("clip_grad", "Clip the gradient norm to this value."),
+        setting("ema", "Keep an EMA of the weights (and BatchNorm statistics) with this decay (e.g. 0.999); validation and best.pt use it."),
+        setting("amp", "Mixed precision: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16 (fp32 on other CPUs); fp16 on CUDA."),
         click.option("--grey/--color", "grey", default=None, help="Force one or three channels (default: the files')."),
-        click.option("--val-every", type=int, default=None, help="Steps between validations (default 200)."),
-        click.option("--val-limit", type=click.IntRange(min=1), default=None, help="Validation images (default the first 4 of each validation set)."),
-        click.option("--save-every", type=int, default=None, help="Steps between checkpoints (default 200)."),
-        click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 0)."),
-        click.option("--share-weather", type=click.IntRange(min=1), default=None, help="Patches that one synthetic weather draw degrades, each with its own crop, photo and flip, spread over later batches (default 1; drawing the weather is what costs)."),
-        click.option("--seed", type=int, default=None, help="Seed of the weights, patches and degradations (default 0)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to train (default auto)."),
+        setting("val_every", "Steps between validations."),
+        setting("val_limit", "Validation images of each validation set (the first ones).", type=click.IntRange(min=1)),
+        setting("save_every", "Steps between checkpoints."),
+        setting("workers", "DataLoader worker processes."),
+        setting("share_weather", "Patches that one synthetic weather draw degrades, each with its own crop, photo and flip, spread over later batches (drawing the weather is what costs).", type=click.IntRange(min=1)),
+        setting("seed", "Seed of the weights, patches and degradations."),
+        setting("device", "Where to train.", type=click.Choice(DEVICE_NAMES)),
         click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), default=None, help="JSON file of settings (TrainConfig fields); options override it."),
         click.option("--init", default=None, help="Start from the weights of a shipped model (agan models) or a checkpoint .pt: fine-tuning, with a fresh optimizer and schedule."),
         click.option("--minutes", type=float, default=None, help="A time budget: after a warm-up, --iters is set so that the schedule (low lr, last validation, best.pt) ends within M minutes."),
@@ -96,7 +124,7 @@ def release_options(function: Callable) -> Callable:
         click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the image sets; cards name data relative to it as $DATA/... [default: $DATA or ../shared/data]"),
         click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JSON-lines file of filter scores to reuse across releases on the same images."),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder of the release [default: agan/weights, what this build ships]."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where the evaluations run."),
+        click.option("--device", type=click.Choice(DEVICE_NAMES), default="auto", show_default=True, help="Where the evaluations run."),
     ], function)
 
 
@@ -147,4 +175,28 @@ def demo_options(function: Callable) -> Callable:
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic degradations."),
         click.option("--jobs", type=click.IntRange(min=1), default=None,
                   help="Degradations restored at once, in worker processes.  [default: one per CPU core]"),
+    ], function)
+
+
+def synth_options(function: Callable) -> Callable:
+    """The arguments and options of ``agan synth``."""
+    return _apply([
+        click.argument("kind"),
+        click.option("--clean", "clean_path", required=True, type=click.Path(exists=True, path_type=Path), help="Folder (or one file) of clean images."),
+        click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder; gets degraded/, clean/, mask/ and preview.png."),
+        click.option("--count", type=click.IntRange(min=1), default=None, help="Pairs to write; default one per clean image (cycled when larger)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed; pair i uses numpy default_rng([seed, i])."),
+    ], function)
+
+
+def serve_options(function: Callable) -> Callable:
+    """The options of ``agan serve``."""
+    return _apply([
+        click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 opens it to the network)."),
+        click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="TCP port of the page."),
+        click.option("--share", is_flag=True, help="Also open a public gradio.live link to the page (needs internet; anyone with the link can use it)."),
+        click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+                     help="Offer the checkpoints of the run folders in this folder (RUN/checkpoints/best.pt, last.pt)."),
+        DEVICE,
+        PRECISION,
     ], function)

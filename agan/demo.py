@@ -26,7 +26,7 @@ from agan.data.sources import open_source
 from agan.evaluation.compare import MetricOptions, run_methods
 from agan.evaluation.report import markdown_table, write_comparison
 from agan.methods.registry import REGISTRY, Method, build_method
-from agan.methods.releases import shipped
+from agan.methods.shipped import shipped
 
 SAMPLES = ("astronaut", "chelsea")
 CROP = (128, 128)

@@ -1,4 +1,5 @@
-"""Pick the torch device named by ``--device auto|cpu|cuda``; keep freed CPU memory for reuse."""
+"""Device facts: the torch device named by ``--device auto|cpu|cuda``, keeping freed CPU memory for
+reuse, and the CPU's fast bf16 instructions (bf16 autocast is worth it only with them)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import ctypes
 import ctypes.util
 import functools
 import sys
+from pathlib import Path
 
 import torch
 
 from agan.errors import InputError
+
+
+#: What ``--device`` takes.
+DEVICE_NAMES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -53,3 +59,14 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc (musl has no mallopt)
         return False
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16_instructions() -> tuple[str, ...]:
+    """The CPU's fast bf16 instruction sets (``amx_bf16``, ``avx512_bf16``) from /proc/cpuinfo; () elsewhere."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ()
+    flags = next((line.split() for line in text.splitlines() if line.startswith("flags")), [])
+    return tuple(flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags)

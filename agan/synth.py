@@ -11,11 +11,26 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from agan.data.degradations import degrade, parse_degradation
+from agan.data.degradations import DEGRADATIONS, degrade, parse_degradation
 from agan.data.io import write_image
 from agan.data.sources import open_source
 from agan.errors import InputError
 from agan.evaluation.grids import grid
+
+#: ``agan synth --help``.
+SYNTH_HELP = """Synthesise degraded/clean/mask triplets from clean images.
+
+KIND is a degradation chain: one of the kinds below, with optional
+parameters in brackets, joined by '+'. Noise levels are on the 0-255 scale.
+Outputs are 8-bit PNG (values clipped to [0, 1]).
+
+\b
+Kinds: """ + ", ".join(DEGRADATIONS) + """
+
+\b
+Example:
+  agan synth 'rain(angle=10)+haze' --clean photos/ --out synth/ --count 20 --seed 1
+"""
 
 
 def write_pairs(kind: str, clean: str | Path, out: str | Path, count: int | None = None, seed: int = 0,

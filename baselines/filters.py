@@ -31,7 +31,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from agan.baselines.noise_level import _noise_sigma, nlm_strength
+from agan.baselines.noise_level import noise_sigma_of, nlm_strength
 from agan.data.image import as_hwc
 
 __all__ = [
@@ -205,7 +205,7 @@ def bilateral(
     img = as_hwc(image)
     if sigma_color is None:
         ratio = BILATERAL_RANGE_RATIO_RGB if img.shape[2] == 3 else BILATERAL_RANGE_RATIO_GREY
-        sigma_color = ratio * _noise_sigma(img, sigma)
+        sigma_color = ratio * noise_sigma_of(img, sigma)
     sc = max(float(sigma_color), 1e-3) / 255.0  # the float image is on the [0, 1] scale
     out = cv2.bilateralFilter(img, int(d), sc, float(sigma_space))
     return _finish(out, image)
@@ -245,7 +245,7 @@ def nlm(
     img = as_hwc(image)
     colour = img.shape[2] == 3
     if h is None:
-        h = nlm_strength(_noise_sigma(img, sigma), colour=colour)
+        h = nlm_strength(noise_sigma_of(img, sigma), colour=colour)
     h = float(h)
     u8 = _to_uint8(img)
     if colour:
@@ -292,7 +292,7 @@ def wavelet(
     from skimage.restoration import denoise_wavelet
 
     img = as_hwc(image)
-    s = _noise_sigma(img, sigma) / 255.0
+    s = noise_sigma_of(img, sigma) / 255.0
     if img.shape[2] == 3:
         out = denoise_wavelet(
             img, sigma=s, wavelet=wavelet, mode=mode, method=method,
@@ -329,7 +329,7 @@ def bm3d(image: np.ndarray, sigma: float | None = None, profile: str = "np") -> 
     import bm3d as _bm3d
 
     img = as_hwc(image)
-    s = _noise_sigma(img, sigma) / 255.0
+    s = noise_sigma_of(img, sigma) / 255.0
     if s == 0:
         return _finish(img.copy(), image)
     if img.shape[2] == 3:

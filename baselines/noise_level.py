@@ -32,7 +32,7 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     return float(estimate_sigma(img, channel_axis=-1, average_sigmas=True)) * 255.0
 
 
-def _noise_sigma(image: np.ndarray, sigma: float | None) -> float:
+def noise_sigma_of(image: np.ndarray, sigma: float | None) -> float:
     """``sigma`` if given, else the estimate; on the 0-255 scale."""
     if sigma is None:
         return estimate_noise_sigma(image)

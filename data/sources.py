@@ -22,7 +22,6 @@ for real pairs, as the Attentive GAN's reference code does), and ``name``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,8 @@ from agan.data.degradations import degrade, parse_degradation
 from agan.data.degradations._common import photo_scale
 from agan.data.io import image_size, list_images, pixels_to_image, read_image, read_pixels
 from agan.data.pairing import ImagePair, check_sizes, find_pairs, pairs_from_pattern
-from agan.data.spec import Call, SpecError, format_call, split_top_level
+from agan.data.data_spec import DataSpec
+from agan.data.spec import Call, format_call
 from agan.errors import InputError
 
 #: Default threshold of ``|degraded - clean|`` that marks a pixel of a real pair as corrupted.
@@ -308,25 +308,14 @@ class MultiSource:
 
 def part_label(spec: str) -> str:
     """A short name of a one-part spec for logs: ``set5``, ``jorder_small/test``, ``rain(severity=0.5):set5``."""
-    synthetic = spec.startswith("synthetic:")
-    parts = split_top_level(spec[len("synthetic:"):], ":") if synthetic else [spec]
-    path = Path(":".join(parts[1:]) if synthetic else spec.removeprefix("pairs:").split("=")[0]).expanduser()
+    part = DataSpec.parse(spec).parts[0]
+    path = Path(part.folders[0]).expanduser()
     folder = path.parent if "{id}" in path.name else path
     name = f"{folder.parent.name}/{folder.name}" if folder.name in ("train", "test", "val") else folder.name
-    if synthetic:
-        kinds = "+".join(format_call(n, p) for n, p in parse_degradation(parts[0]))
+    if part.form == "synthetic":
+        kinds = "+".join(format_call(n, p) for n, p in parse_degradation(part.kinds))
         return f"{kinds}:{name}"
     return name
-
-
-def _repeat(part: str) -> tuple[str, int]:
-    """``SPEC*N`` -> ``(SPEC, N)``; a part without ``*N`` counts once."""
-    match = re.fullmatch(r"(.*?)\*(\d+)\s*", part)
-    if match is None:
-        return part.strip(), 1
-    if int(match.group(2)) < 1:
-        raise SpecError(f"{part.strip()!r}: a repeat count must be at least 1")
-    return match.group(1).strip(), int(match.group(2))
 
 
 def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> Source | MultiSource:
@@ -334,7 +323,7 @@ def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> S
 
     Args:
         spec: ``PATH``, ``pairs:DEGRADED=CLEAN[=MASK]`` or ``synthetic:KINDS:PATH[,PATH...]``
-            (module docstring).
+            (module docstring), or several joined by ``;``, each maybe ``*N``.
         grey: force one channel (True) or three (False); None keeps the files'.
         check: for real pairs, compare the sizes of every pair up front.
 
@@ -342,24 +331,19 @@ def open_source(spec: str, *, grey: bool | None = None, check: bool = True) -> S
         DatasetError, PairingError, SpecError: a one-line message naming the
             path or the spec and the problem.
     """
-    parts = [p for p in split_top_level(spec, ";") if p.strip()]
-    if len(parts) > 1 or (parts and _repeat(parts[0])[1] > 1):
-        opened = [(open_source(part_spec, grey=grey, check=check), n) for part_spec, n in map(_repeat, parts)]
-        return MultiSource(spec, [source for source, _ in opened], [n for _, n in opened])
-    spec = spec.strip()
-    if spec.startswith("synthetic:"):
-        rest = spec[len("synthetic:") :]
-        parts = split_top_level(rest, ":")
-        if len(parts) < 2 or not parts[0].strip() or not ":".join(parts[1:]).strip():
-            raise SpecError(f"{spec!r}: expected synthetic:KIND[(params)][+KIND...]:PATH")
-        kinds, paths = parts[0], ":".join(parts[1:])
-        degradation = parse_degradation(kinds)
-        files = [f for path in paths.split(",") if path.strip() for f in _clean_images(path)]
+    parsed = DataSpec.parse(spec)
+    if not parsed.single:
+        opened = [open_source(part.body(), grey=grey, check=check) for part in parsed.parts]
+        return MultiSource(spec, opened, [part.repeat for part in parsed.parts])
+    part, spec = parsed.parts[0], spec.strip()
+    if part.form == "synthetic":
+        degradation = parse_degradation(part.kinds)
+        files = [f for path in part.paths for f in _clean_images(path)]
         return Source(spec, clean_files=files, degradation=degradation, grey=grey)
-    if spec.startswith("pairs:"):
-        pairs = pairs_from_pattern(spec[len("pairs:"):])
+    if part.form == "pairs":
+        pairs = pairs_from_pattern("=".join(part.paths))
     else:
-        pairs = find_pairs(Path(spec).expanduser())
+        pairs = find_pairs(Path(part.paths[0]).expanduser())
     if check:
         check_sizes(pairs, spec)
     return Source(spec, pairs=pairs, grey=grey)

@@ -36,12 +36,10 @@ from pathlib import Path
 import cv2
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.data.datasets import PatchDataset  # noqa: E402
-from agan.device import reuse_freed_memory  # noqa: E402
-from agan.data.io import list_images, read_pixels  # noqa: E402
-from agan.data.sources import open_source  # noqa: E402
+from agan.data.datasets import PatchDataset
+from agan.device import reuse_freed_memory
+from agan.data.io import list_images, read_pixels
+from agan.data.sources import open_source
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
 #: The weather recipes' share_weather: patches that one weather draw degrades.

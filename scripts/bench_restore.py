@@ -11,7 +11,7 @@ memory (each configuration in its own process) of ``agan.methods.restorer.ModelR
 and, at 720x480, the largest difference from a plain fp32 NCHW forward of the
 same weights. ``tiling`` prints, on a 1024x1024 photo, the max and mean
 absolute difference between tiled (512-pixel tiles) and whole-image outputs
-per model and overlap, and for DnCNN the max difference away from the border.
+per model and overlap, and for a network of bounded reach (DnCNN) the max difference away from the border.
 Weights are random (seeded): speed and tiling error do not need trained ones.
 ``photos`` runs the ``agan`` command as a user would (``agan restore photo.png -o
 out/``, the shipped default model unless ``--model``) on 3:2 PNG photos of 12, 24
@@ -38,10 +38,9 @@ import numpy as np
 import skimage.data
 import torch
 
-from agan.baselines.dncnn import DnCNN
 from agan.methods.restorer import ModelRestorer
 from agan.methods.tiling import run_network, tiled
-from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint
+from agan.nets.architectures import ARCHITECTURES, architecture_of, model_from_checkpoint
 
 MODELS = ("attentive-gan", "dncnn", "unet")
 
@@ -54,7 +53,7 @@ def photo(width: int, height: int, channels: int) -> np.ndarray:
 
 def network(name: str) -> torch.nn.Module:
     torch.manual_seed(0)
-    model = ARCHITECTURES[name].build(in_channels=1 if name == "dncnn" else 3)
+    model = ARCHITECTURES[name].build()  # each with its paper's channels (DnCNN grey)
     return model.eval()
 
 
@@ -118,8 +117,8 @@ def tiling(args: argparse.Namespace) -> None:
             out = tiled(forward, x, 512, overlap)[0].clamp(0, 1)
             diff = (out - whole).abs()
             note = ""
-            if isinstance(model, DnCNN):
-                border = 17  # DnCNN-17's receptive radius
+            border = architecture_of(model).receptive_radius(model.config)
+            if border is not None:
                 note = f"max away from the border {float(diff[..., border:-border, border:-border].max()):.1e}"
             print(f"{name:<14} {overlap:>7} {float(diff.max()):>9.2e} {float(diff.mean()):>9.2e} "
                   f"{float(diff.mean()) * 255:>9.3f}  {note}")

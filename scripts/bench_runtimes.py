@@ -17,20 +17,18 @@ The torch columns run as the ``agan`` command runs them, with freed memory kept 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.device import reuse_freed_memory  # noqa: E402
-from agan.methods.export import export_onnx, size_multiple  # noqa: E402
-from agan.methods.precision import BF16_TOLERANCE_DB, checks, cpu_bf16_instructions  # noqa: E402
-from agan.methods.releases import resolve, shipped  # noqa: E402
-from agan.nets.architectures import model_from_checkpoint  # noqa: E402
+from agan.device import reuse_freed_memory
+from agan.methods.export import export_onnx, size_multiple
+from agan.device import cpu_bf16_instructions
+from agan.methods.precision import BF16_TOLERANCE_DB, checks
+from agan.methods.shipped import resolve, shipped
+from agan.nets.architectures import model_from_checkpoint
 
 
 def best_time(run, repeats: int) -> float:

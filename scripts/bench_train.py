@@ -4,7 +4,7 @@ Usage: python scripts/bench_train.py [--steps 5] [--rounds 1] [--threads 2] [--a
 
 Prints seconds per step, the ratio to the U-Net's step of the same round and
 peak memory (resident set on the CPU, allocated CUDA memory on a GPU) for
-dncnn (grey), unet and three settings of attentive-gan at batch 4, patch 128
+dncnn (grey), unet (and with --adversarial) and three settings of attentive-gan at batch 4, patch 128
 (the recipes' precision, bf16, unless --amp says otherwise): the paper's step
 (the discriminator judges whole patches), the warm-up stage
 (``adversarial_weight`` 0: the generator alone) and the discriminator on
@@ -33,7 +33,8 @@ import torch
 #: What is timed: label -> (model, settings beyond batch, patch and precision).
 SETTINGS: dict[str, tuple[str, dict]] = {
     "unet": ("unet", {}),
-    "dncnn (grey)": ("dncnn", {}),
+    "  --adversarial": ("unet", {"adversarial": True}),
+    "dncnn (grey)": ("dncnn", {"grey": True}),
     "attentive-gan": ("attentive-gan", {}),
     "  warm-up (no D)": ("attentive-gan", {"adversarial_weight": 0.0}),
     "  D on 64x64": ("attentive-gan", {"d_patch": 64}),
@@ -58,13 +59,13 @@ def one(label: str, batch: int, patch: int, steps: int, device: str, amp: str) -
 
     model, settings = SETTINGS[label]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = _photos(Path(tmp) / "photos", grey=model == "dncnn")
+        folder = _photos(Path(tmp) / "photos", grey=settings.get("grey", False))
         perceptual = "vgg" if vgg16_weights_path().exists() else "none"
         config = resolve_config(model, {"data": f"synthetic:gaussian(sigma=25):{folder}", "out": str(Path(tmp) / "run"),
                                         "batch": batch, "patch": patch, "device": device, "amp": amp,
                                         "perceptual": perceptual, **settings})
         trainer = Trainer(config, log=lambda *_: None)
-        channels = 1 if model == "dncnn" else 3
+        channels = 1 if config.grey else 3
         clean = torch.rand(batch, channels, patch, patch, device=trainer.device)
         degraded = (clean + 0.1 * torch.randn_like(clean)).clamp(0, 1)
         mask = torch.rand(batch, 1, patch, patch, device=trainer.device).round()
@@ -87,7 +88,7 @@ def one(label: str, batch: int, patch: int, steps: int, device: str, amp: str) -
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {"label": label, "batch": batch, "patch": patch, "device": str(trainer.device), "amp": amp,
-                "perceptual": perceptual if model == "attentive-gan" else "-", "seconds": seconds, "peak_mib": peak}
+                "perceptual": perceptual if getattr(trainer.train_step, "perceptual", None) is not None else "-", "seconds": seconds, "peak_mib": peak}
 
 
 def main() -> None:

@@ -15,20 +15,18 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.data.datasets import ImageDataset  # noqa: E402
-from agan.data.io import atomic_write_bytes  # noqa: E402
-from agan.data.sources import open_source  # noqa: E402
-from agan.evaluation.compare import run_methods  # noqa: E402
-from agan.evaluation.report import summarize  # noqa: E402
-from agan.methods.precision import CHECKS, cpu_bf16_instructions  # noqa: E402
-from agan.methods.registry import build_method  # noqa: E402
-from agan.methods.releases import shipped  # noqa: E402
+from agan.data.datasets import ImageDataset
+from agan.data.io import atomic_write_bytes
+from agan.data.sources import open_source
+from agan.evaluation.compare import run_methods
+from agan.evaluation.report import summarize
+from agan.device import cpu_bf16_instructions
+from agan.methods.precision import CHECKS
+from agan.methods.registry import build_method
+from agan.methods.shipped import shipped
 
 TEST_SETS = {
     "attentive-gan-weather": "{data}/rain12",

@@ -3,7 +3,7 @@
     python scripts/readme_tables.py [--check]
 
 The block between ``<!-- shipped-models:start -->`` and ``<!-- shipped-models:end -->`` is
-replaced by :func:`agan.methods.releases.models_table`; ``--check`` only says whether it is current
+replaced by :func:`agan.methods.shipped.models_table`; ``--check`` only says whether it is current
 (exit status 1 when not), as tests/test_shipped.py does.
 """
 
@@ -12,10 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.data.io import atomic_write_bytes  # noqa: E402
-from agan.methods.releases import models_table, shipped  # noqa: E402
+from agan.data.io import atomic_write_bytes
+from agan.methods.shipped import models_table, shipped
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- shipped-models:start -->", "<!-- shipped-models:end -->"

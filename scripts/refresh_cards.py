@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from agan.methods.card_fields import hub_fields
-from agan.methods.releases import RELEASES, WEIGHTS_DIR, release_paths
+from agan.methods.shipped import RELEASES, WEIGHTS_DIR, release_paths
 from agan.training.release import write_card
 
 

@@ -19,12 +19,10 @@ from pathlib import Path
 import numpy as np
 import skimage.data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.app import build_app, free_local_port, launch  # noqa: E402
-from agan.data.degradations import degrade  # noqa: E402
-from agan.data.io import write_image  # noqa: E402
-from agan.device import reuse_freed_memory  # noqa: E402
+from agan.app import build_app, free_local_port, launch
+from agan.data.degradations import degrade
+from agan.data.io import write_image
+from agan.device import reuse_freed_memory
 
 #: Flags for Chromium on a machine without a network or a display (as root in a container).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -10,20 +10,17 @@ that folder in the GAN's model card; each tile is captioned with its RGB PSNR.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.data.datasets import ImageDataset  # noqa: E402
-from agan.data.io import write_image  # noqa: E402
-from agan.data.sources import open_source  # noqa: E402
-from agan.evaluation.grids import grid  # noqa: E402
-from agan.evaluation.metrics import psnr  # noqa: E402
-from agan.methods.registry import build_method  # noqa: E402
-from agan.methods.releases import best_filter, load_card  # noqa: E402
+from agan.data.datasets import ImageDataset
+from agan.data.io import write_image
+from agan.data.sources import open_source
+from agan.evaluation.grids import grid
+from agan.evaluation.metrics import psnr
+from agan.methods.registry import build_method
+from agan.methods.shipped import best_filter, load_card
 
 MODELS = ("attentive-gan-weather", "unet-weather")
 

@@ -23,20 +23,17 @@ kind's last row.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agan.data.datasets import ImageDataset  # noqa: E402
-from agan.data.degradations import degrade  # noqa: E402
-from agan.data.io import read_image, write_image  # noqa: E402
-from agan.data.sources import mask_from_difference, open_source  # noqa: E402
-from agan.evaluation.grids import grid  # noqa: E402
-from agan.evaluation.metrics import psnr, ssim  # noqa: E402
+from agan.data.datasets import ImageDataset
+from agan.data.degradations import degrade
+from agan.data.io import read_image, write_image
+from agan.data.sources import mask_from_difference, open_source
+from agan.evaluation.grids import grid
+from agan.evaluation.metrics import psnr, ssim
 
 AFFECTED_THRESHOLD = 30 / 255
 WEATHER = ("raindrop", "rain", "snow", "dust")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import agan
-from agan.methods import releases
+from agan.methods import shipped
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,7 +39,7 @@ def test_a_preview_model_warns_as_the_command_line_notes():
 
 
 def test_list_models_card_and_version():
-    assert agan.list_models() == list(releases.RELEASES)
+    assert agan.list_models() == list(shipped.RELEASES)
     for name in agan.list_models():
         card = agan.card(name)
         assert card["name"] == name and card["evaluations"]

@@ -17,6 +17,8 @@ from torch import nn
 
 from agan.baselines.dncnn import BN_EPS, BN_MOMENTUM, DnCNN
 from agan.baselines.unet import LARGE_WIDTH, UNet
+from agan.nets.architectures import ARCHITECTURES
+from agan.nets.layers import pad_to_multiple
 
 SIZES = [(31, 37), (64, 64), (65, 97)]
 
@@ -107,11 +109,15 @@ def test_forward_backward_any_size(name, channels):
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 5), (15, 17), (16, 16), (17, 33)])
-def test_unet_tiny_and_odd_inputs(size):
+def test_unet_on_any_size_is_the_network_on_its_padded_image_cropped_back(size):
+    torch.manual_seed(0)
     model = UNet(3, width=4, depth=4).eval()
     x = torch.rand(1, 3, *size)
+    padded = pad_to_multiple(x, 16)  # what the network does inside: pad to its size multiple
     with torch.no_grad():
-        assert model(x).shape == x.shape
+        out, whole = model(x), model(padded)
+    assert out.shape == x.shape
+    assert torch.allclose(out, whole[..., :size[0], :size[1]], atol=1e-6)
 
 
 def _deep_feature_response(upsample: str, seed: int) -> torch.Tensor:
@@ -156,10 +162,15 @@ def test_unet_rejects_an_unknown_upsampling():
         UNet(3, upsample="nearest")
 
 
-def test_unet_depth_changes_padding_multiple():
-    model = UNet(1, width=4, depth=2).eval()
+@pytest.mark.parametrize("depth, multiple, padded", [(2, 4, (8, 8)), (4, 16, (16, 16)), (1, 2, (6, 6))])
+def test_unet_depth_sets_the_size_its_input_is_padded_to(depth, multiple, padded):
+    model = UNet(1, width=4, depth=depth).eval()
+    seen = []
+    model.encoders[0].register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape)))
     with torch.no_grad():
         assert model(torch.rand(1, 1, 5, 6)).shape == (1, 1, 5, 6)
+    assert seen == [(1, 1, *padded)]  # 5 x 6 up to the next multiples
+    assert ARCHITECTURES["unet"].size_multiple(model.config) == multiple
 
 
 # --------------------------------------------------------------------------- #

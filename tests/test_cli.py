@@ -80,7 +80,7 @@ def test_models_lists_the_registry():
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.splitlines() if line.startswith("  ")}
     from agan.methods.registry import REGISTRY
-    from agan.methods.releases import RELEASES
+    from agan.methods.shipped import RELEASES
     from agan.nets.architectures import ARCHITECTURES
     assert set(RELEASES) | {entry.name for entry in REGISTRY} | set(ARCHITECTURES) <= listed
     assert "6.244 M params" in result.output and "0.556 M params" in result.output

@@ -177,3 +177,18 @@ def test_drops_seen_with_the_scene_in_focus_are_soft_washed_out_blobs():
     assert np.array_equal(same[0], sharp)  # focus 0 is the default drawing, bit for bit
     spec, _ = degrade(clean, "raindrop(severity=0.6,focus=1)", np.random.default_rng(5))
     assert np.array_equal(spec, soft)
+
+
+def test_the_weather_mix_draws_drops_at_the_focus_asked_and_keeps_its_default_stream():
+    clean = scene(192, 256, seed=4)
+    plain, _ = degrade(clean, "weather-mix(kinds=raindrop)", np.random.default_rng(7))
+    zero, _ = degrade(clean, "weather-mix(kinds=raindrop,focus=0)", np.random.default_rng(7))
+    assert np.array_equal(plain, zero)  # focus 0 draws exactly as before
+    soft, _ = degrade(clean, "weather-mix(kinds=raindrop,focus=1)", np.random.default_rng(7))
+    direct, _ = get_degradation("raindrop")(clean, np.random.default_rng(7), focus=1.0)
+    assert np.array_equal(soft, direct)
+    drawn = {float(np.abs(degrade(clean, "weather-mix(kinds=raindrop,focus=random)", np.random.default_rng(seed))[0]
+                             - clean).mean()) for seed in range(3)}
+    assert len(drawn) == 3  # each image its own focus (and drops)
+    with pytest.raises(ValueError, match="focus must be"):
+        degrade(clean, "weather-mix(focus=2)", np.random.default_rng(0))

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from agan.demo import DEGRADATIONS, run_demo, sample_photos
-from agan.methods.releases import shipped
+from agan.methods.shipped import shipped
 
 GAUSSIAN = (("gaussian-25", "gaussian(sigma=25)"),)
 

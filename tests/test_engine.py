@@ -12,7 +12,7 @@ from conftest import drop_checkpoints, scene
 
 from agan.cli import main
 from agan.data.io import read_image, write_image
-from agan.methods import releases as pretrained
+from agan.methods import shipped as pretrained
 from agan.nets.checkpoints import load_checkpoint
 from agan.training import engine as engine_module
 from agan.training import release
@@ -556,6 +556,23 @@ def test_ema_averages_batchnorm_statistics_instead_of_copying_the_live_ones(tmp_
     for key in before:
         assert not torch.equal(averaged[key], live[key])  # averaged, not copied
         assert (averaged[key] - live[key]).abs().max() < (before[key] - live[key]).abs().max()  # towards the live ones
+
+
+def test_the_ema_ramps_in_so_a_short_stage_forgets_its_starting_weights():
+    from torch.optim.swa_utils import AveragedModel
+
+    from agan.training.state import ema_decay, ema_update
+
+    assert [round(ema_decay(0.999, n), 4) for n in (1, 10, 100, 10_000)] == [0.1818, 0.55, 0.9182, 0.999]
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    average = AveragedModel(net, multi_avg_fn=ema_update(0.999), use_buffers=True)
+    average.update_parameters(net)  # the first update copies
+    for _ in range(1000):  # weights move from 0 to 1 and stay there
+        torch.nn.init.ones_(net.weight)
+        average.update_parameters(net)
+    # torch's fixed 0.999 would still hold 0.999**1000 = 37 % of the starting 0
+    assert float(average.module.weight.detach()) > 0.99
 
 
 def _adversarial_step(**settings):

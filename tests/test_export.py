@@ -11,7 +11,7 @@ ort = pytest.importorskip("onnxruntime", reason="the export extra is not install
 
 from agan.cli import main  # noqa: E402
 from agan.methods.export import export_onnx  # noqa: E402
-from agan.methods.releases import shipped  # noqa: E402
+from agan.methods.shipped import shipped  # noqa: E402
 from agan.nets.architectures import ARCHITECTURES, model_from_checkpoint  # noqa: E402
 from agan.nets.checkpoints import save_checkpoint  # noqa: E402
 
@@ -53,7 +53,7 @@ def test_export_matches_torch_at_64x96_and_other_sizes(tmp_path, name):
 @pytest.mark.parametrize("name", list(shipped()))
 def test_each_shipped_model_exports(tmp_path, name):
     info = export_onnx(name, tmp_path / f"{name}.onnx")
-    from agan.methods.releases import resolve
+    from agan.methods.shipped import resolve
 
     channels = 1 if name == "dncnn-gray-s25" else 3
     got, want = _onnx_and_torch(info["path"], resolve(name), 64, 96, channels)

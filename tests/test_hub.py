@@ -13,7 +13,7 @@ from conftest import scene
 
 from agan.cli import main
 from agan.data.io import write_image
-from agan.methods import hub
+from agan import hub
 from agan.training import perceptual
 
 

@@ -55,9 +55,11 @@ def test_grey_jpeg_reads_as_one_channel(tmp_path):
     assert read_image(tmp_path / "g.jpg", grey=False).shape == (16, 12, 3)
 
 
-def test_bmp_reads(tmp_path):
-    cv2.imwrite(str(tmp_path / "b.bmp"), np.full((5, 6, 3), 10, np.uint8))
-    assert read_image(tmp_path / "b.bmp").shape == (5, 6, 3)
+def test_bmp_reads_as_rgb_in_zero_to_one(tmp_path):
+    cv2.imwrite(str(tmp_path / "b.bmp"), np.broadcast_to(np.uint8([10, 20, 30]), (5, 6, 3)))  # OpenCV writes BGR
+    image = read_image(tmp_path / "b.bmp")
+    assert image.shape == (5, 6, 3) and image.dtype == np.float32
+    assert np.allclose(image, np.float32([30, 20, 10]) / 255)
 
 
 def test_truncated_png_is_rejected_by_name(tmp_path):

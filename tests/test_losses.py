@@ -11,13 +11,13 @@ from agan.nets import AttentiveDiscriminator, AttentiveGenerator
 from agan.training.losses import (
     GANLoss,
     attention_loss,
-    discriminator_loss,
     discriminator_map_loss,
-    generator_loss,
     match_size,
     multiscale_loss,
     set_requires_grad,
 )
+from agan.training.config import TrainConfig
+from agan.training.loss_terms import GAN_DISCRIMINATOR, GAN_GENERATOR, LossInputs, weighted_sum
 from agan.training.perceptual import PerceptualLoss, PerceptualWeightsMissing
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -151,21 +151,27 @@ def test_generator_and_discriminator_loss_assembly(vgg):
     mask = (torch.rand(2, 64, 64) > 0.7)
     out = gen(rainy)
 
+    config = TrainConfig(model="attentive-gan", data="x", out="y")  # the paper's weights
     fake = disc(out.image)
-    total, terms = generator_loss(out, clean, mask, fake.logit, perceptual_loss=vgg)
+    inputs = LossInputs(config, out.image, clean, output=out, mask=mask, fake_logit=fake.logit,
+                        gan_loss=GANLoss(), perceptual=vgg)
+    total, terms = weighted_sum(GAN_GENERATOR, inputs)
     assert set(terms) == {"attention", "multiscale", "perceptual", "adversarial", "total"}
     assert all(isinstance(v, float) for v in terms.values())
     expected = 0.01 * terms["adversarial"] + terms["attention"] + terms["multiscale"] + terms["perceptual"]
     assert total.item() == pytest.approx(expected, rel=1e-5)
+    assert terms["attention"] == pytest.approx(float(attention_loss(out.attention, mask, 0.8).detach()))
     total.backward()
     assert gen.attention.conv_in[0].weight.grad is not None
 
-    _, no_extras = generator_loss(out, clean, mask, perceptual_loss=None)
+    _, no_extras = weighted_sum(GAN_GENERATOR, LossInputs(config, out.image, clean, output=out, mask=mask))
     assert set(no_extras) == {"attention", "multiscale", "total"}
 
     real = disc(clean)
     fake = disc(out.image.detach())
-    d_total, d_terms = discriminator_loss(real.logit, fake.logit, real.d_map, fake.d_map, out.attention[-1])
+    inputs = LossInputs(config, out.image, clean, real_logit=real.logit, fake_logit=fake.logit, real_map=real.d_map,
+                        fake_map=fake.d_map, attention=out.attention[-1], gan_loss=GANLoss())
+    d_total, d_terms = weighted_sum(GAN_DISCRIMINATOR, inputs)
     assert set(d_terms) == {"real", "fake", "map", "total"}
     assert d_total.item() == pytest.approx(d_terms["real"] + d_terms["fake"] + 0.05 * d_terms["map"], rel=1e-5)
     gen.zero_grad(set_to_none=True)

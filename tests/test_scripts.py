@@ -54,7 +54,7 @@ def test_train_on_gpu_trains_the_four_models_within_a_budget_and_packs_them(tmp_
     import shutil
     import tarfile
 
-    from agan.methods import releases as pretrained
+    from agan.methods import shipped as pretrained
 
     if shutil.which("bash") is None:
         import pytest
@@ -102,3 +102,25 @@ def test_real_rain_figure_draws_each_photo_with_each_models_change_and_seam_rati
     assert lines[1].startswith("p0.png") and float(lines[1].split()[-1]) >= 1.0
     figure = read_image(tmp_path / "fig.jpg")
     assert figure.shape[0] > 2 * 48 and figure.shape[1] > 3 * 48  # input, output, change
+
+
+def test_compare_adversarial_fine_tunes_with_and_without_a_discriminator_and_tabulates_both(tmp_path):
+    data = tmp_path / "data"
+    for i in range(3):
+        for folder in ("bsds432", "set5", "kodak24"):
+            write_image(data / folder / f"{folder}{i}.png", scene(96, 112, seed=i + 10 * len(folder)))
+        for part in ("train", "test"):
+            write_image(data / "jorder_small" / part / "norain" / f"norain-{i}.png", scene(96, 112, seed=i))
+            write_image(data / "jorder_small" / part / "rain" / f"rain-{i}.png",
+                        np.clip(scene(96, 112, seed=i) + 0.1, 0, 1))
+    done = _run("compare_adversarial.py", "--out", tmp_path / "out", "--runs", tmp_path / "runs", "--data-root", data,
+                "--iters", 2, "--no-lpips")
+    assert done.returncode == 0, done.stderr
+    results = (tmp_path / "out" / "results.md").read_text()
+    for task in ("noise", "weather"):
+        assert f"**{task}**" in results
+    rows = [line.split(" | ")[0] for line in results.splitlines() if line.startswith("| ") and "PSNR" not in line]
+    assert rows == ["| input", "| start", "| supervised", "| adversarial"] * 2
+    assert "start: unet-weather" in results and "2 steps each: supervised 2 steps at" in results and "adversarial 2 at" in results
+    crops = read_image(tmp_path / "out" / "crops.jpg")
+    assert crops.shape[0] > 2 * 256 and crops.shape[1] > 5 * 256

@@ -13,7 +13,7 @@ from conftest import scene
 
 from agan.cli import main
 from agan.data.io import write_image
-from agan.methods import releases as pretrained
+from agan.methods import shipped as pretrained
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]

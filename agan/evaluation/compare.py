@@ -213,8 +213,8 @@ def _run_image(sample: dict[str, Any], index: int, plan: _Plan) -> tuple[list[di
         row = {"method": label, "image": name,
                **metrics.measure(output, clean, plan.lpips_metric, **plan.options.as_kwargs())}
         for suffix, extra in plan.also.items():
-            row[f"psnr_{suffix}"] = metrics.psnr(output, clean, **extra.as_kwargs())
-            row[f"ssim_{suffix}"] = metrics.ssim(output, clean, **extra.as_kwargs())
+            again = metrics.measure(output, clean, **extra.as_kwargs(), only=lambda metric: metric.by_convention)
+            row.update({f"{name}_{suffix}": value for name, value in again.items()})
         row.update(seconds=seconds, megapixels=megapixels)
         rows.append(row)
         if cacheable:

@@ -17,7 +17,7 @@ import numpy as np
 
 from agan.data.image import as_hwc
 from agan.errors import StoppedError
-from agan.methods.hub import cached_weights_path, fetch_weights
+from agan.hub import cached_weights_path, fetch_weights
 
 _LPIPS_NETS: dict[tuple[str, str], Any] = {}
 

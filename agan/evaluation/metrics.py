@@ -45,7 +45,8 @@ show LPIPS as absent.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,6 +57,8 @@ __all__ = [
     "psnr",
     "ssim",
     "measure",
+    "Metric",
+    "METRICS",
     "describe_convention",
     "attention_auc",
 ]
@@ -278,6 +281,48 @@ def describe_convention(
 # --------------------------------------------------------------------------- #
 # all at once
 # --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class Metric:
+    """A full-reference metric as agan reports it.
+
+    Attributes:
+        title: the column title in tables (``PSNR (dB)``).
+        compute: ``(output, target, lpips_metric, conventions) -> value or None`` (None: not
+            measured, e.g. LPIPS without its weights); ``conventions`` are :func:`psnr`'s keywords.
+        digits: decimals in tables; cards round to one more.
+        higher_is_better: tables mark the best value by it.
+        by_convention: measured again under other conventions (the ``psnr_y`` columns); LPIPS is not.
+        validation: measured at each validation of a training run (``val/NAME``).
+        card: kept on model cards (with its ``_y`` column when ``by_convention``), rounded to
+            ``card_digits``.
+    """
+
+    title: str
+    compute: Callable[[np.ndarray, np.ndarray, Any, dict[str, Any]], float | None]
+    digits: int
+    higher_is_better: bool = True
+    by_convention: bool = True
+    validation: bool = True
+    card: bool = True
+    card_digits: int = 4
+
+
+def _lpips(output: np.ndarray, target: np.ndarray, lpips_metric: Any, conventions: dict[str, Any]) -> float | None:
+    if lpips_metric is None:
+        return None
+    out, tgt = _prepare(output, target, **{**conventions, "y_channel": False})
+    return lpips_metric(out, tgt)
+
+
+#: The metrics of every table, report, validation and card, in their column order. A new metric is
+#: one entry here: ``measure`` computes it, tables and CSVs show it, validation logs it and cards keep it.
+METRICS: dict[str, Metric] = {
+    "psnr": Metric("PSNR (dB)", lambda o, t, _, c: psnr(o, t, **c), 2, card_digits=3),
+    "ssim": Metric("SSIM", lambda o, t, _, c: ssim(o, t, **c), 4),
+    "lpips": Metric("LPIPS", _lpips, 4, higher_is_better=False, by_convention=False, validation=False, card=False),
+}
+
+
 def measure(
     output: np.ndarray,
     target: np.ndarray,
@@ -287,8 +332,9 @@ def measure(
     crop_border: int = 0,
     y_channel: bool = False,
     quantize: bool = False,
+    only: Callable[[Metric], bool] = lambda metric: True,
 ) -> dict[str, float | None]:
-    """PSNR, SSIM and (when a metric is given) LPIPS of one image pair.
+    """Every metric of :data:`METRICS` (those ``only`` keeps) on one image pair.
 
     Args:
         output: restored image, HWC float32 in [0, 1], RGB ``(H, W, 3)`` or
@@ -301,18 +347,11 @@ def measure(
         crop_border: as in :func:`psnr`.
         y_channel: as in :func:`psnr`; applies to PSNR and SSIM only.
         quantize: as in :func:`psnr`.
+        only: which metrics to measure (e.g. ``lambda m: m.by_convention``).
 
     Returns:
-        ``{"psnr": float, "ssim": float, "lpips": float | None}``.
+        ``{"psnr": float, "ssim": float, "lpips": float | None}`` (one key per metric).
     """
-    conv = dict(data_range=data_range, crop_border=crop_border, y_channel=y_channel, quantize=quantize)
-    result: dict[str, float | None] = {
-        "psnr": psnr(output, target, **conv),
-        "ssim": ssim(output, target, **conv),
-        "lpips": None,
-    }
-    if lpips_metric is not None:
-        out, tgt = _prepare(output, target, data_range=data_range, crop_border=crop_border,
-                            y_channel=False, quantize=quantize)
-        result["lpips"] = lpips_metric(out, tgt)
-    return result
+    conventions = dict(data_range=data_range, crop_border=crop_border, y_channel=y_channel, quantize=quantize)
+    return {name: metric.compute(output, target, lpips_metric, conventions)
+            for name, metric in METRICS.items() if only(metric)}

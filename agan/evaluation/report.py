@@ -19,27 +19,32 @@ from agan.evaluation import metrics
 from agan.evaluation.compare import Kept, MetricOptions
 from agan.evaluation.grids import grid
 
-_COLUMNS = (("method", "method", None), ("PSNR (dB)", "psnr", 2), ("SSIM", "ssim", 4), ("LPIPS", "lpips", 4),
-            ("s/MP", "sec_per_mp", 3))
+
+def _columns() -> list[tuple[str, str, int | None]]:
+    """(title, key, digits) of the table columns: the method, each metric, seconds per megapixel."""
+    return ([("method", "method", None)] + [(m.title, name, m.digits) for name, m in metrics.METRICS.items()]
+            + [("s/MP", "sec_per_mp", 3)])
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean PSNR, SSIM, LPIPS (None when absent), the extra ``psnr_*``/``ssim_*`` columns and seconds per
-    megapixel for each method, in first-seen order."""
+    """The mean of each metric (None when an image lacks it, as LPIPS without its weights), of the
+    extra convention columns (``psnr_y``, ...) and seconds per megapixel for each method, in
+    first-seen order."""
     by_method: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_method.setdefault(row["method"], []).append(row)
     summary = []
     for method, group in by_method.items():
-        lpips_values = [r["lpips"] for r in group if r["lpips"] is not None]
-        extra = [k for k in group[0] if k.startswith(("psnr_", "ssim_"))]
+        measured = [name for name in metrics.METRICS if name in group[0]]
+        extra = [k for k in group[0] if "_" in k and k.partition("_")[0] in metrics.METRICS]
+        means = {}
+        for key in measured + extra:
+            values = [r[key] for r in group if r.get(key) is not None]
+            means[key] = float(np.mean(values)) if values and len(values) == len(group) else None
         summary.append({
             "method": method,
             "images": len(group),
-            "psnr": float(np.mean([r["psnr"] for r in group])),
-            "ssim": float(np.mean([r["ssim"] for r in group])),
-            "lpips": float(np.mean(lpips_values)) if len(lpips_values) == len(group) else None,
-            **{k: float(np.mean([r[k] for r in group])) for k in extra},
+            **means,
             "sec_per_mp": sum(r["seconds"] for r in group) / max(sum(r["megapixels"] for r in group), 1e-12),
         })
     return summary
@@ -54,12 +59,13 @@ def _fmt(value: Any, digits: int) -> str:
 
 
 def _cells(summary: list[dict[str, Any]]) -> list[list[str]]:
-    return [[row[key] if digits is None else _fmt(row[key], digits) for _, key, digits in _COLUMNS] for row in summary]
+    return [[row[key] if digits is None else _fmt(row.get(key), digits) for _, key, digits in _columns()]
+            for row in summary]
 
 
 def text_table(summary: list[dict[str, Any]]) -> str:
     """The summary as an aligned plain-text table."""
-    header = [title for title, _, _ in _COLUMNS]
+    header = [title for title, _, _ in _columns()]
     body = _cells(summary)
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
@@ -69,16 +75,19 @@ def text_table(summary: list[dict[str, Any]]) -> str:
 
 
 def markdown_table(summary: list[dict[str, Any]]) -> str:
-    """The summary as a Markdown table, the best PSNR and SSIM in bold."""
-    best_psnr = max((r["psnr"] for r in summary), default=None)
-    best_ssim = max((r["ssim"] for r in summary), default=None)
-    lines = ["| " + " | ".join(title for title, _, _ in _COLUMNS) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(_COLUMNS) - 1)) + "|"]
+    """The summary as a Markdown table, the best value of each metric in bold."""
+    columns = _columns()
+    lines = ["| " + " | ".join(title for title, _, _ in columns) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(columns) - 1)) + "|"]
+    best = {}
+    for name, metric in metrics.METRICS.items():
+        values = [r[name] for r in summary if r.get(name) is not None]
+        if values:
+            best[name] = max(values) if metric.higher_is_better else min(values)
     for row, cells in zip(summary, _cells(summary)):
-        if row["psnr"] == best_psnr:
-            cells[1] = f"**{cells[1]}**"
-        if row["ssim"] == best_ssim:
-            cells[2] = f"**{cells[2]}**"
+        for index, (_, key, _) in enumerate(columns):
+            if key in best and row.get(key) == best[key]:
+                cells[index] = f"**{cells[index]}**"
         lines.append("| " + " | ".join(f"`{c}`" if i == 0 else c for i, c in enumerate(cells)) + " |")
     return "\n".join(lines)
 

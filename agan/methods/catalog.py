@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agan.methods.registry import REGISTRY
-from agan.methods.releases import DEFAULT_MODEL, RELEASES, headline, shipped
+from agan.methods.shipped import DEFAULT_MODEL, RELEASES, headline, shipped
 from agan.nets import count_parameters
 from agan.nets.architectures import ARCHITECTURES
 

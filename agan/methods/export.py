@@ -31,7 +31,6 @@ from torch import nn
 
 from agan.data.spec import UnknownNameError
 from agan.errors import InputError, StoppedError
-from agan.nets import AttentiveGenerator
 from agan.nets.architectures import architecture_of, model_from_checkpoint
 
 #: The ONNX opset agan exports (torch's exporter supports it; onnxruntime >= 1.14 runs it).
@@ -56,12 +55,12 @@ class _Outputs(nn.Module):
     def __init__(self, model: nn.Module, attention: bool) -> None:
         super().__init__()
         self.model, self.attention = model, attention
+        self.outputs = architecture_of(model).outputs
 
     def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        out = self.model(image)
-        if isinstance(out, torch.Tensor):
-            return out.clamp(0.0, 1.0)
-        return (out.image, out.attention[-1]) if self.attention else out.image
+        restored, attention = self.outputs(self.model(image))
+        restored = restored.clamp(0.0, 1.0)
+        return (restored, attention) if self.attention else restored
 
 
 def _require() -> Any:
@@ -94,13 +93,13 @@ def export_onnx(source: str | Path, output: str | Path, *, attention: bool = Fal
         StoppedError: the exported graph does not match torch (nothing is written).
     """
     ort = _require()
-    from agan.methods.releases import RELEASES, resolve
+    from agan.methods.shipped import RELEASES, resolve
 
     if str(source) not in RELEASES and not Path(source).exists():
         raise UnknownNameError("model", str(source), RELEASES, "or the path of a checkpoint .pt")
     checkpoint = resolve(str(source)) if str(source) in RELEASES else Path(source)
     model, payload = model_from_checkpoint(checkpoint, "cpu")
-    if attention and not isinstance(model, AttentiveGenerator):
+    if attention and not architecture_of(model).attention:
         raise InputError(f"{source}: a {payload['model']} network has no attention map to export")
     multiple = size_multiple(model)
     wrapped = _Outputs(model.eval(), attention).eval()

@@ -9,13 +9,13 @@ slower than fp32) *and* the model is a shipped one whose PSNR on a test set move
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from agan.device import cpu_bf16_instructions
 from agan.errors import InputError
 
 #: The largest PSNR change (dB) under bf16 for ``auto`` to use it on a CPU.
@@ -25,17 +25,6 @@ BF16_TOLERANCE_DB = 0.05
 CHECKS = Path(__file__).resolve().parents[1] / "weights" / "precision.json"
 
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_bf16_instructions() -> tuple[str, ...]:
-    """The CPU's fast bf16 instruction sets (``amx_bf16``, ``avx512_bf16``) from /proc/cpuinfo; () elsewhere."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ()
-    flags = next((line.split() for line in text.splitlines() if line.startswith("flags")), [])
-    return tuple(flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags)
 
 
 def checks() -> dict[str, Any]:

@@ -9,7 +9,7 @@ Entries are registered here with explicit imports (no folder scan), so one
 broken optional module never hides the others. Checkpoint steps become
 :class:`~agan.methods.restorer.ModelRestorer` objects; ``build_method``'s
 keyword options (tile, overlap, ensemble) go to them. The names of
-:data:`agan.methods.releases.RELEASES` resolve to the weights shipped in
+:data:`agan.methods.shipped.RELEASES` resolve to the weights shipped in
 ``agan/weights/``.
 """
 
@@ -25,9 +25,10 @@ import numpy as np
 from agan.baselines import filters
 from agan.baselines.filter_params import check_parameters
 from agan.data.spec import SpecError, format_call, lookup, parse_call, parse_calls, split_top_level
-from agan.methods.releases import RELEASES, preview_note, resolve
+from agan.methods.shipped import RELEASES, preview_note, resolve
 
-Restorer = Callable[[np.ndarray], np.ndarray]
+#: One step of a method chain: an HWC float32 image in [0, 1] in, the restored one out.
+ImageStep = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Entry:
     shipped model (``kind="model"``) is built from its weights by :func:`build_method`."""
 
     name: str
-    build: Callable[..., Restorer] | None
+    build: Callable[..., ImageStep] | None
     summary: str
     kind: str = "filter"
 
@@ -77,10 +78,10 @@ class Registry:
 REGISTRY = Registry()
 
 
-def _filter_builder(function: Callable[..., np.ndarray], name: str | None = None) -> Callable[..., Restorer]:
+def _filter_builder(function: Callable[..., np.ndarray], name: str | None = None) -> Callable[..., ImageStep]:
     signature = inspect.signature(function)
 
-    def build(**params: Any) -> Restorer:
+    def build(**params: Any) -> ImageStep:
         try:
             signature.bind(None, **params)
         except TypeError as err:
@@ -125,7 +126,7 @@ class Method:
     """
 
     label: str
-    steps: tuple[Restorer, ...]
+    steps: tuple[ImageStep, ...]
     notes: tuple[str, ...] = ()
 
     def __call__(self, image: np.ndarray, *, consume: bool = False) -> np.ndarray:
@@ -184,7 +185,7 @@ def _is_checkpoint(name: str) -> bool:
     return name.endswith(".pt") or Path(name).is_file()
 
 
-def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> Restorer:
+def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> ImageStep:
     entry = None if _is_checkpoint(name) else REGISTRY[name]
     if entry is not None and entry.kind == "filter":
         return entry.build(**params)

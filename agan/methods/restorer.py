@@ -13,7 +13,6 @@ from agan.data.image import to_grey
 from agan.errors import InputError
 from agan.methods.precision import use_bf16
 from agan.methods.tiling import DEFAULT_TILE, Forward, autocast_forward, run_network, self_ensemble, tile_side, tiled
-from agan.nets import AttentiveGenerator
 from agan.nets.architectures import architecture_of
 
 
@@ -78,7 +77,7 @@ class ModelRestorer:
     @property
     def gives_attention(self) -> bool:
         """True when the network returns attention maps (the Attentive GAN generator)."""
-        return isinstance(self.model, AttentiveGenerator)
+        return architecture_of(self.model, foreign=True).attention
 
     def _infer(self, x: torch.Tensor, attention: bool, consume: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(1, C, H, W)`` -> ``(image (1, C, H, W), attention (1, 1, H, W) or None)``: whole or tiled, maybe x8;

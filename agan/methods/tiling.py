@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from agan.nets import GeneratorOutput
+from agan.nets.architectures import architecture_of
 
 Forward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
 
@@ -51,13 +51,12 @@ def tile_progress(callback: TileCallback | None) -> Iterator[None]:
 
 
 def run_network(model: torch.nn.Module) -> Forward:
-    """``x -> (image, attention or None)`` for any of our networks (the GAN returns a GeneratorOutput)."""
+    """``x -> (image, attention or None)`` for any of agan's architectures (see ``Architecture.outputs``)
+    or a module of your own that returns an image."""
+    outputs = architecture_of(model, foreign=True).outputs
 
     def forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        out = model(x)
-        if isinstance(out, GeneratorOutput):
-            return out.image, out.attention[-1]
-        return out, None
+        return outputs(model(x))
 
     return forward
 

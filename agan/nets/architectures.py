@@ -5,12 +5,9 @@ GAN, its discriminator). A checkpoint names its architecture and constructor
 arguments (see :mod:`agan.nets.checkpoints`), so :func:`model_from_checkpoint`
 rebuilds the network without unpickling anything.
 
-:class:`agan.methods.restorer.ModelRestorer` runs a network on the toolkit's numpy images: HWC
-float32 RGB or grey in [0, 1] in, the same out (clamped to [0, 1]); inside it
-the image is an NCHW float32 tensor in channels_last memory format. Images up
-to ``max_pixels`` run in one forward pass, larger ones (or any, given
-``tile``) in overlapping tiles (:mod:`agan.methods.tiling`); ``ensemble=True``
-averages the x8 flips/rotations. On CUDA the network runs under bf16 autocast.
+Each :class:`Architecture` entry also holds what the rest of agan needs to know about its network
+(outputs, training target, default settings, size multiple), so that no other module asks which
+network it has: a new network is its class and one entry (``CONTRIBUTING.md``).
 """
 
 from __future__ import annotations
@@ -31,7 +28,14 @@ from agan.nets.checkpoints import CheckpointError, float32_weights, load_checkpo
 
 @dataclass(frozen=True)
 class Architecture:
-    """A trainable network: ``build(**args)``; ``discriminator`` for adversarial models.
+    """A trainable network and the facts the rest of agan needs about it: ``build(**args)``;
+    ``discriminator`` for a model that always trains against its own; ``attention``: its forward
+    returns a :class:`~agan.nets.GeneratorOutput` with attention maps rather than an image;
+    ``predicts_noise``: trained on its residual (``predict_noise``), the paper's target for DnCNN;
+    ``defaults``: the training settings that differ from :class:`~agan.training.config.TrainConfig`'s
+    (its paper's lr, loss, betas); ``receptive_radius(args)``: pixels each output sees on each side,
+    where it is bounded (None for the U-Net and the GAN, whose reach is the whole image); ``multiple``:
+    the size its input is padded to a multiple of.
 
     ``legacy_args`` are constructor arguments added after run folders of the
     network were first written, each with the value those runs were built
@@ -47,6 +51,14 @@ class Architecture:
     legacy_args: dict[str, Any] = field(default_factory=dict)
     weights_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     multiple: Callable[[dict[str, Any]], int] = lambda args: 1
+    attention: bool = False
+    predicts_noise: bool = False
+    defaults: dict[str, Any] = field(default_factory=dict)
+    receptive_radius: Callable[[dict[str, Any]], int | None] = lambda args: None
+
+    def outputs(self, out: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(image, last attention map or None)`` of what the network's forward returned."""
+        return (out.image, out.attention[-1]) if self.attention else (out, None)
 
     def size_multiple(self, args: dict[str, Any]) -> int:
         """The multiple the network pads its input's height and width to, built with ``args``
@@ -75,21 +87,34 @@ ARCHITECTURES: dict[str, Architecture] = {
     "attentive-gan": Architecture(
         "attentive-gan", AttentiveGenerator,
         "Attentive GAN generator (Qian et al. 2018): ConvLSTM attention + contextual autoencoder",
-        discriminator=AttentiveDiscriminator, multiple=lambda args: AttentiveGenerator.multiple,
+        discriminator=AttentiveDiscriminator, multiple=lambda args: AttentiveGenerator.multiple, attention=True,
+        # Adam with beta1 = 0.5 for both networks, the usual GAN setting (pix2pix).
+        defaults={"lr": 2e-4, "betas": (0.5, 0.999)},
     ),
-    "dncnn": Architecture("dncnn", DnCNN, "DnCNN (Zhang et al. 2017): 17 conv+BN layers, residual learning"),
+    "dncnn": Architecture("dncnn", DnCNN, "DnCNN (Zhang et al. 2017): 17 conv+BN layers, residual learning",
+                          predicts_noise=True,
+                          # Adam at 1e-3, decayed (Zhang et al. 2017); MSE on the residual.
+                          defaults={"lr": 1e-3}, receptive_radius=lambda args: int(args.get("depth", 17))),
     "unet": Architecture("unet", UNet, "U-Net: encoder-decoder with concatenated skips, residual output",
                          legacy_args={"upsample": "transpose"},
                          weights_args=lambda weights: {"upsample": upsampling_of(weights)},
-                         multiple=lambda args: 2 ** int(args.get("depth", 4))),
+                         multiple=lambda args: 2 ** int(args.get("depth", 4)), defaults={"lr": 2e-4, "loss": "l1"}),
 }
 
 
-def architecture_of(model: nn.Module) -> Architecture:
-    """The entry of a built network (by its class)."""
+#: What agan assumes of a network outside :data:`ARCHITECTURES` (a module of your own given to a
+#: restorer): an image in, an image out, any size.
+FOREIGN = Architecture("network", nn.Module, "a network of your own: an image in, an image out")
+
+
+def architecture_of(model: nn.Module, *, foreign: bool = False) -> Architecture:
+    """The entry of a built network (by its class); :data:`FOREIGN` for another module when ``foreign``,
+    else ValueError."""
     for architecture in ARCHITECTURES.values():
         if type(model) is architecture.build:
             return architecture
+    if foreign:
+        return FOREIGN
     raise ValueError(f"{type(model).__name__} is not one of agan's architectures ({', '.join(ARCHITECTURES)})")
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from agan.nets.layers import _check_image, _conv, _conv_relu, he_init
+from agan.nets.layers import check_image, same_conv, same_conv_relu, he_init
 
 
 # --------------------------------------------------------------------------- #
@@ -59,8 +59,8 @@ class AttentiveDiscriminator(nn.Module):
         self.config = {"in_channels": int(in_channels)}
         self.in_channels = in_channels
         widths = (in_channels, 8, 16, 64, 128, 128, 128)
-        self.features = nn.Sequential(*[_conv_relu(a, b, kernel=5) for a, b in zip(widths[:-1], widths[1:])])
-        self.conv_map = _conv(128, 1, kernel=5)
+        self.features = nn.Sequential(*[same_conv_relu(a, b, kernel=5) for a, b in zip(widths[:-1], widths[1:])])
+        self.conv_map = same_conv(128, 1, kernel=5)
         self.conv7 = nn.Sequential(nn.Conv2d(128, 64, 5, stride=4, padding=1), nn.ReLU(inplace=True))
         self.conv8 = nn.Sequential(nn.Conv2d(64, 32, 5, stride=4, padding=1), nn.ReLU(inplace=True))
         self.head = nn.Linear(32, 1)
@@ -76,7 +76,7 @@ class AttentiveDiscriminator(nn.Module):
             A :class:`DiscriminatorOutput` ``(probability (N,), d_map (N, 1, H, W),
             logit (N,))``.
         """
-        _check_image(x, self.in_channels, type(self).__name__)
+        check_image(x, self.in_channels, type(self).__name__)
         if min(x.shape[-2:]) < self.min_size:
             raise ValueError(f"AttentiveDiscriminator needs H, W >= {self.min_size}, got {tuple(x.shape)}")
         features = self.features(x)

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agan.nets.layers import _check_image, _conv, _conv_relu, he_init, pad_to_multiple
+from agan.nets.layers import check_image, same_conv, same_conv_relu, he_init, pad_to_multiple
 
 
 # --------------------------------------------------------------------------- #
@@ -70,7 +70,7 @@ class _ResidualBlock(nn.Module):
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(_conv_relu(width, width), _conv_relu(width, width))
+        self.body = nn.Sequential(same_conv_relu(width, width), same_conv_relu(width, width))
         he_init(self.body[0])
         he_init(self.body[1], scale=0.1)  # start near identity (BasicSR's residual-block scale)
 
@@ -114,13 +114,13 @@ class AttentiveRecurrentNetwork(nn.Module):
         super().__init__()
         self.steps = steps
         self.width = width
-        self.conv_in = _conv_relu(in_channels + 1, width)
+        self.conv_in = same_conv_relu(in_channels + 1, width)
         self.res_blocks = nn.Sequential(*[_ResidualBlock(width) for _ in range(res_blocks)])
-        self.conv_i = _conv(2 * width, width)
-        self.conv_f = _conv(2 * width, width)
-        self.conv_g = _conv(2 * width, width)
-        self.conv_o = _conv(2 * width, width)
-        self.conv_map = _conv(width, 1)
+        self.conv_i = same_conv(2 * width, width)
+        self.conv_f = same_conv(2 * width, width)
+        self.conv_g = same_conv(2 * width, width)
+        self.conv_o = same_conv(2 * width, width)
+        self.conv_map = same_conv(width, 1)
         he_init(self.conv_in)
         for conv in (self.conv_i, self.conv_f, self.conv_g, self.conv_o, self.conv_map):
             nn.init.xavier_uniform_(conv.weight)  # sigmoid/tanh gates and the linear map
@@ -190,22 +190,22 @@ class ContextualAutoencoder(nn.Module):
     def __init__(self, in_channels: int = 4, out_channels: int = 3, width: int = 64) -> None:
         super().__init__()
         w1, w2, w4, wh = width, 2 * width, 4 * width, max(1, width // 2)
-        self.conv1 = _conv_relu(in_channels, w1, kernel=5)
-        self.conv2 = _conv_relu(w1, w2, stride=2)
-        self.conv3 = _conv_relu(w2, w2)
-        self.conv4 = _conv_relu(w2, w4, stride=2)
-        self.conv5 = _conv_relu(w4, w4)
-        self.conv6 = _conv_relu(w4, w4)
-        self.dilated = nn.Sequential(*[_conv_relu(w4, w4, dilation=d) for d in (2, 4, 8, 16)])
-        self.conv7 = _conv_relu(w4, w4)
-        self.conv8 = _conv_relu(w4, w4)
+        self.conv1 = same_conv_relu(in_channels, w1, kernel=5)
+        self.conv2 = same_conv_relu(w1, w2, stride=2)
+        self.conv3 = same_conv_relu(w2, w2)
+        self.conv4 = same_conv_relu(w2, w4, stride=2)
+        self.conv5 = same_conv_relu(w4, w4)
+        self.conv6 = same_conv_relu(w4, w4)
+        self.dilated = nn.Sequential(*[same_conv_relu(w4, w4, dilation=d) for d in (2, 4, 8, 16)])
+        self.conv7 = same_conv_relu(w4, w4)
+        self.conv8 = same_conv_relu(w4, w4)
         self.up1 = _UpSample(w4, w2)
-        self.conv9 = _conv_relu(w2, w2)
+        self.conv9 = same_conv_relu(w2, w2)
         self.up2 = _UpSample(w2, w1)
-        self.conv10 = _conv_relu(w1, wh)
-        self.out_quarter = _conv_relu(w4, out_channels)
-        self.out_half = _conv_relu(w2, out_channels)
-        self.out_image = _conv(wh, out_channels)
+        self.conv10 = same_conv_relu(w1, wh)
+        self.out_quarter = same_conv_relu(w4, out_channels)
+        self.out_half = same_conv_relu(w2, out_channels)
+        self.out_image = same_conv(wh, out_channels)
         he_init(self)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -290,7 +290,7 @@ class AttentiveGenerator(nn.Module):
         Returns:
             A :class:`GeneratorOutput`.
         """
-        _check_image(x, self.in_channels, type(self).__name__)
+        check_image(x, self.in_channels, type(self).__name__)
         h, w = x.shape[-2:]
         xp = pad_to_multiple(x, self.multiple)
         maps = self.attention(xp)

@@ -62,7 +62,8 @@ def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
     return pad_to_size(x, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
 
 
-def _check_image(x: Tensor, channels: int, name: str) -> None:
+def check_image(x: Tensor, channels: int, name: str) -> None:
+    """Raise ValueError naming the network ``name`` unless ``x`` is an NCHW tensor of ``channels`` channels."""
     if x.dim() != 4:
         raise ValueError(f"{name} expects an NCHW tensor, got shape {tuple(x.shape)}")
     if x.shape[1] != channels:
@@ -87,10 +88,11 @@ def he_init(module: nn.Module, scale: float = 1.0) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
+def same_conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
     """A 'same'-padded convolution (halving the size exactly when stride 2 on even sides)."""
     return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=dilation * (kernel // 2), dilation=dilation)
 
 
-def _conv_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(_conv(in_ch, out_ch, kernel, stride, dilation), nn.ReLU(inplace=True))
+def same_conv_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """:func:`same_conv` followed by an in-place ReLU."""
+    return nn.Sequential(same_conv(in_ch, out_ch, kernel, stride, dilation), nn.ReLU(inplace=True))

@@ -11,13 +11,12 @@ from agan.errors import InputError
 from agan.nets.architectures import get_architecture
 from agan.training.run_folder import RunFolder
 
-#: Per-model defaults that differ from the dataclass defaults.
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Adam with beta1 = 0.5 for both networks, the usual GAN setting (pix2pix).
-    "attentive-gan": {"lr": 2e-4, "betas": (0.5, 0.999)},
-    # DnCNN: Adam at 1e-3, decayed (Zhang et al. 2017); MSE on the residual.
-    "dncnn": {"lr": 1e-3},
-    "unet": {"lr": 2e-4, "loss": "l1"},
+#: The values of the settings that take one of a few (the command line offers the same).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "schedule": ("cosine", "step", "constant"),
+    "amp": ("none", "bf16", "fp16"),
+    "loss": ("mse", "l1"),
+    "perceptual": ("vgg", "none"),
 }
 
 
@@ -53,6 +52,7 @@ class TrainConfig:
     amp: str = "none"  # none | bf16 | fp16 (CUDA only)
     loss: str = "mse"  # supervised models: mse | l1
     perceptual: str = "vgg"  # attentive-gan: vgg | none
+    adversarial: bool = False  # dncnn, unet: train against a patch discriminator (the GAN always has its own)
     adversarial_weight: float = 0.01
     attention_weight: float = 1.0
     multiscale_weight: float = 1.0
@@ -110,14 +110,14 @@ class TrainConfig:
             (self.batch >= 1, "batch must be at least 1"),
             (self.patch >= 16, "patch must be at least 16 pixels"),
             (self.lr > 0, "lr must be positive"),
-            (self.schedule in ("cosine", "step", "constant"), "schedule must be cosine, step or constant"),
-            (self.amp in ("none", "bf16", "fp16"), "amp must be none, bf16 or fp16"),
+            *((getattr(self, key) in values, f"{key} must be {', '.join(values[:-1])} or {values[-1]}")
+              for key, values in CHOICES.items()),
             (self.minutes is None or self.minutes > 0, "minutes must be positive"),
             (self.warmup >= 0, "warmup must be 0 or more steps"),
-            (self.loss in ("mse", "l1"), "loss must be mse or l1"),
-            (self.perceptual in ("vgg", "none"), "perceptual must be vgg or none"),
             (self.d_ratio >= 1, "d_ratio must be at least 1"),
             (self.d_patch is None or self.d_patch >= 16, "d_patch must be at least 16 pixels"),
+            (not (self.adversarial and get_architecture(self.model).discriminator is not None),
+             f"adversarial is for the CNNs: {self.model} always trains with its own discriminator"),
             (self.adversarial_weight >= 0, "adversarial_weight must be 0 (a warm-up without the discriminator) or more"),
             (self.share_weather >= 1, "share_weather must be at least 1"),
             (self.ema is None or 0 < self.ema < 1, "ema must be a decay in (0, 1)"),
@@ -158,8 +158,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_config(model: str, overrides: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
-    """Defaults, then the model's paper defaults, then ``config_file`` (JSON), then ``overrides``."""
-    values: dict[str, Any] = {"model": model, **MODEL_DEFAULTS.get(model, {})}
+    """Defaults, then the model's paper defaults (its architecture entry's), then ``config_file`` (JSON),
+    then ``overrides``."""
+    values: dict[str, Any] = {"model": model, **get_architecture(model).defaults}
     if config_file is not None:
         values.update(read_config_file(config_file))
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -38,9 +38,8 @@ from agan.data.datasets import ImageDataset, PatchDataset
 from agan.data.io import atomic_write_bytes, write_image
 from agan.data.overlap import leave_out
 from agan.data.sources import describe, open_source
-from agan.device import describe_hardware, resolve_device
+from agan.device import cpu_bf16_instructions, describe_hardware, resolve_device
 from agan.errors import StoppedError
-from agan.methods.precision import cpu_bf16_instructions
 from agan.nets import count_parameters
 from agan.nets.architectures import get_architecture
 from agan.nets.checkpoints import load_checkpoint, save_checkpoint
@@ -49,7 +48,8 @@ from agan.training.guard import Interrupted, RunLock, StopSignals
 from agan.training.budget import TimeBudget
 from agan.training.progress import Progress
 from agan.training.run_folder import RunFolder
-from agan.training.state import StepSampler, rng_state, set_rng_state, to_cpu
+from agan.training.state import StepSampler, ema_update, rng_state, set_rng_state, to_cpu
+from agan.nets.patch_discriminator import PatchDiscriminator
 from agan.training.steps import build_step, unwrap
 from agan.training.validation import validate
 
@@ -137,7 +137,8 @@ class Trainer:
         model = architecture.build(**model_args).to(self.device)
         config.model_args = architecture.explicit_args(model_args, model)
         discriminator = (architecture.discriminator(in_channels=channels).to(self.device)
-                         if architecture.discriminator is not None else None)
+                         if architecture.discriminator is not None
+                         else PatchDiscriminator(in_channels=channels).to(self.device) if config.adversarial else None)
         self.amp_dtype = self._amp_dtype(config.amp)
         self.train_step = build_step(config, model, discriminator, self.amp_dtype, self.device)
         if init is not None:
@@ -145,8 +146,7 @@ class Trainer:
         # use_buffers: BatchNorm's running statistics are averaged like the weights (as timm's ModelEma
         # does). Copying the live statistics onto averaged weights, torch's default, cost DnCNN-17 0.43 dB
         # on Set12 (29.08 against the live weights' 29.51 dB at step 1500 of a fine-tune).
-        self.ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema),
-                                                        use_buffers=True)
+        self.ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=ema_update(config.ema), use_buffers=True)
                     if config.ema else None)
         if self.amp_dtype is not None and self.device.type == "cpu":  # oneDNN's bf16 convolutions want NHWC
             self.train_step.to_channels_last()
@@ -170,7 +170,7 @@ class Trainer:
 
     def _init_payload(self) -> dict[str, Any]:
         """The checkpoint ``config.init`` names (a shipped release or a ``.pt`` file), checked against the model."""
-        from agan.methods.releases import RELEASES, resolve
+        from agan.methods.shipped import RELEASES, resolve
 
         path = resolve(self.config.init) if self.config.init in RELEASES else Path(self.config.init)
         payload = load_checkpoint(path)

@@ -1,26 +1,17 @@
-"""Losses of the Attentive GAN (Qian et al., CVPR 2018), every weight configurable.
+"""The loss functions of the Attentive GAN (Qian et al., CVPR 2018) and of the adversarial CNNs;
+:mod:`agan.training.loss_terms` weighs and sums them into each step's loss (the paper's
+``L_G = 0.01 L_GAN + L_ATT + L_M + L_P`` and ``L_D = BCE(real) + BCE(fake) + 0.05 L_map``).
 
-Generator: ``L_G = adversarial * L_GAN + attention * L_ATT + multiscale * L_M
-+ perceptual * L_P`` with the paper's weights 0.01, 1, 1, 1, where
-
-* ``L_ATT = sum_t theta^(steps - t) MSE(A_t, M)`` (:func:`attention_loss`,
-  theta = 0.8, ``M`` the binary raindrop mask);
-* ``L_M = sum_i lambda_i MSE(S_i, T_i)`` over the 1/4, 1/2 and full-scale
-  outputs with lambda = (0.6, 0.8, 1.0) (:func:`multiscale_loss`);
-* ``L_P`` = MSE between VGG16 features of output and target
-  (:class:`agan.training.perceptual.PerceptualLoss`);
-* ``L_GAN`` = BCE of the discriminator's logit on the output against the
-  "real" label (:class:`GANLoss`; the usual non-saturating form of the
-  paper's ``log(1 - D(G(I)))``).
-
-Discriminator: ``L_D = BCE(D(R), real) + BCE(D(O), fake) + map_weight * L_map``
-with ``map_weight`` = 0.05 and ``L_map = MSE(D_map(O), A_N) + MSE(D_map(R), 0)``
-(:func:`discriminator_map_loss`).
+* :func:`attention_loss`: ``sum_t theta^(steps - t) MSE(A_t, M)`` (theta = 0.8, ``M`` the
+  binary raindrop mask);
+* :func:`multiscale_loss`: ``sum_i lambda_i MSE(S_i, T_i)`` over the 1/4, 1/2 and full-scale
+  outputs with lambda = (0.6, 0.8, 1.0);
+* :class:`GANLoss`: BCE of a discriminator's logits against the real or fake label (the usual
+  non-saturating form of the paper's ``log(1 - D(G(I)))`` for the generator);
+* :func:`discriminator_map_loss`: ``MSE(D_map(O), A_N) + MSE(D_map(R), 0)``;
+* the perceptual loss (MSE between VGG16 features) is :class:`agan.training.perceptual.PerceptualLoss`.
 
 Tensors are NCHW float32 images in [0, 1], as the models use.
-:func:`generator_loss` and :func:`discriminator_loss` return
-``(total, terms)`` where ``terms`` maps each unweighted term (and "total") to a
-float for logging.
 """
 
 from __future__ import annotations
@@ -31,14 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agan.nets import GeneratorOutput, pad_to_size
+from agan.nets import pad_to_size
 
 __all__ = [
     "GANLoss",
     "attention_loss",
-    "discriminator_loss",
     "discriminator_map_loss",
-    "generator_loss",
     "match_size",
     "multiscale_loss",
     "set_requires_grad",
@@ -220,96 +209,3 @@ def discriminator_map_loss(d_map_fake: Tensor, d_map_real: Tensor, attention_las
     """
     target = _resize(attention_last.detach(), tuple(d_map_fake.shape[-2:]))
     return F.mse_loss(d_map_fake, target) + F.mse_loss(d_map_real, torch.zeros_like(d_map_real))
-
-
-def generator_loss(
-    output: GeneratorOutput,
-    target: Tensor,
-    mask: Tensor,
-    fake_logit: Tensor | None = None,
-    *,
-    perceptual_loss: nn.Module | None = None,
-    gan_loss: GANLoss | None = None,
-    adversarial: float = 0.01,
-    attention: float = 1.0,
-    multiscale: float = 1.0,
-    perceptual: float = 1.0,
-    theta: float = 0.8,
-    scale_weights: Sequence[float] = (0.6, 0.8, 1.0),
-) -> tuple[Tensor, dict[str, float]]:
-    """``L_G = adversarial * L_GAN + attention * L_ATT + multiscale * L_M + perceptual * L_P``.
-
-    Args:
-        output: The generator's :class:`~agan.nets.GeneratorOutput`.
-        target: ``(N, C, H, W)`` clean image in [0, 1].
-        mask: ``(N, 1, H, W)`` or ``(N, H, W)`` binary raindrop mask.
-        fake_logit: Discriminator logits on ``output.image``; None skips the
-            adversarial term (e.g. generator pre-training).
-        perceptual_loss: A :class:`agan.training.perceptual.PerceptualLoss`; None skips the term
-            (``--perceptual none``).
-        gan_loss: The :class:`GANLoss` to use (a default one when None).
-        adversarial: Weight of L_GAN (0.01).
-        attention: Weight of L_ATT (1).
-        multiscale: Weight of L_M (1).
-        perceptual: Weight of L_P (1).
-        theta: Decay of :func:`attention_loss` (0.8).
-        scale_weights: Weights of :func:`multiscale_loss` (0.6, 0.8, 1.0).
-
-    Returns:
-        ``(total, terms)``: the scalar loss to back-propagate and a dict of
-        floats with the unweighted terms present ("attention", "multiscale",
-        and "perceptual", "adversarial" when computed) and "total".
-    """
-    terms: dict[str, Tensor] = {
-        "attention": attention_loss(output.attention, mask, theta),
-        "multiscale": multiscale_loss(output.quarter, output.half, output.image, target, scale_weights),
-    }
-    total = attention * terms["attention"] + multiscale * terms["multiscale"]
-    if perceptual_loss is not None:
-        terms["perceptual"] = perceptual_loss(output.image, target)
-        total = total + perceptual * terms["perceptual"]
-    if fake_logit is not None:
-        gan = gan_loss if gan_loss is not None else GANLoss().to(fake_logit.device)
-        terms["adversarial"] = gan(fake_logit, True)
-        total = total + adversarial * terms["adversarial"]
-    logged = {name: float(value.detach()) for name, value in terms.items()}
-    logged["total"] = float(total.detach())
-    return total, logged
-
-
-def discriminator_loss(
-    real_logit: Tensor,
-    fake_logit: Tensor,
-    d_map_real: Tensor,
-    d_map_fake: Tensor,
-    attention_last: Tensor,
-    *,
-    gan_loss: GANLoss | None = None,
-    map_weight: float = 0.05,
-) -> tuple[Tensor, dict[str, float]]:
-    """``L_D = BCE(D(R), real) + BCE(D(O), fake) + map_weight * L_map``.
-
-    Args:
-        real_logit: Discriminator logits on clean images.
-        fake_logit: Discriminator logits on (detached) restored images.
-        d_map_real: ``(N, 1, h, w)`` discriminator map on clean images.
-        d_map_fake: ``(N, 1, h, w)`` discriminator map on restored images.
-        attention_last: ``(N, 1, H, W)`` the generator's last attention map
-            (detached here).
-        gan_loss: The :class:`GANLoss` to use (a default one when None).
-        map_weight: Weight of L_map (0.05).
-
-    Returns:
-        ``(total, terms)`` with float terms "real", "fake", "map" (unweighted)
-        and "total".
-    """
-    gan = gan_loss if gan_loss is not None else GANLoss().to(real_logit.device)
-    terms = {
-        "real": gan(real_logit, True),
-        "fake": gan(fake_logit, False),
-        "map": discriminator_map_loss(d_map_fake, d_map_real, attention_last),
-    }
-    total = terms["real"] + terms["fake"] + map_weight * terms["map"]
-    logged = {name: float(value.detach()) for name, value in terms.items()}
-    logged["total"] = float(total.detach())
-    return total, logged

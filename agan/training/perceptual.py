@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agan.errors import StoppedError
-from agan.methods.hub import cached_weights_path, fetch_weights
+from agan.hub import cached_weights_path, fetch_weights
 
 # torchvision's VGG16 ``features`` layout: conv widths, "M" = 2x2 max pool.
 _VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -90,7 +90,7 @@ class PerceptualLoss(nn.Module):
 
     The weights are read from the torch hub cache (:func:`vgg16_weights_path`),
     downloaded there first when missing (528 MB, once, as torchvision would;
-    :func:`agan.methods.hub.fetch_weights`). When they are neither there nor
+    :func:`agan.hub.fetch_weights`). When they are neither there nor
     downloadable the constructor raises :class:`PerceptualWeightsMissing`.
 
     Args:

@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from agan.data.io import atomic_write_bytes
-from agan.data.spec import SpecError, split_top_level
+from agan.data.data_spec import DataSpec
+from agan.data.spec import SpecError
 from agan.errors import InputError
 from agan.evaluation.compare import MetricOptions, RowCache, run_methods
+from agan.evaluation.metrics import METRICS
 from agan.evaluation.report import summarize
 from agan.methods.card_fields import hub_fields
 from agan.methods.registry import build_method, short_label
-from agan.methods.releases import RELEASES, STATUSES, check_name, release_paths
+from agan.methods.shipped import RELEASES, STATUSES, check_name, release_paths
 from agan.nets.checkpoints import load_checkpoint, release_checkpoint
 from agan.training.config import TrainConfig, resolve_config
 from agan.training.run_folder import RunFolder, read_metrics
@@ -49,7 +51,7 @@ RECIPES_DIR = Path(__file__).resolve().parents[2] / "scripts" / "recipes"
 
 #: ``agan train`` options, TrainConfig field -> flag, that a recipe command may need to repeat.
 _TRAIN_FLAGS = ("init", "minutes", "iters", "batch", "patch", "lr", "warmup", "schedule", "loss", "perceptual",
-                "adversarial_weight", "d_ratio", "d_patch", "clip_grad", "ema", "amp", "val_every", "val_limit",
+                "adversarial", "adversarial_weight", "d_ratio", "d_patch", "clip_grad", "ema", "amp", "val_every", "val_limit",
                 "save_every", "workers", "seed")
 
 
@@ -79,12 +81,6 @@ def portable_spec(spec: str | None, data_root: str | Path) -> str | None:
     """
     if spec is None:
         return None
-    parts = split_top_level(spec, ";")
-    if len(parts) > 1:
-        return ";".join(portable_spec(part.strip(), data_root) for part in parts if part.strip())
-    repeat = re.fullmatch(r"(.*?)(\*\d+)\s*", spec)
-    if repeat is not None:
-        return portable_spec(repeat.group(1), data_root) + repeat.group(2)
     root = Path(data_root).resolve()
 
     def portable(path_text: str) -> str:
@@ -98,13 +94,7 @@ def portable_spec(spec: str | None, data_root: str | Path) -> str | None:
                             f"(--data-root) so the card can name it portably") from None
         return DATA_VARIABLE if relative == Path(".") else f"{DATA_VARIABLE}/{relative.as_posix()}"
 
-    if spec.startswith("synthetic:"):
-        parts = split_top_level(spec[len("synthetic:"):], ":")
-        kinds, paths = parts[0], ":".join(parts[1:])
-        return f"synthetic:{kinds}:" + ",".join(portable(p) for p in paths.split(",") if p.strip())
-    if spec.startswith("pairs:"):
-        return "pairs:" + "=".join(portable(p) for p in spec[len("pairs:"):].split("="))
-    return portable(spec)
+    return str(DataSpec.parse(spec).map_paths(portable))
 
 
 def recipe_command(name: str, config: dict[str, Any], recipes: str | Path = RECIPES_DIR) -> str:
@@ -118,7 +108,9 @@ def recipe_command(name: str, config: dict[str, Any], recipes: str | Path = RECI
     flags = []
     for key in _TRAIN_FLAGS:
         value = config.get(key)
-        if value is not None and value != getattr(planned, key):
+        if value is True and value != getattr(planned, key):
+            flags.append(f"--{key.replace('_', '-')}")
+        elif value is not None and value is not False and value != getattr(planned, key):
             flags.append(f"--{key.replace('_', '-')} {init_label(value) if key == 'init' else value}")
     if config.get("grey") is not None and config.get("grey") != planned.grey:
         flags.append("--grey" if config["grey"] else "--color")
@@ -172,7 +164,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
 
     Args:
         run: the training run folder.
-        name: the release name (one of :data:`~agan.methods.releases.RELEASES`).
+        name: the release name (one of :data:`~agan.methods.shipped.RELEASES`).
         data_root: the folder of the image sets; data specs are written relative to it.
         status: ``preview`` (a short or weak run, said so wherever it is used) or ``stable``.
         note: a sentence on anything the figures alone do not say (how a run ended, ...).
@@ -240,7 +232,7 @@ def lineage(run: str | Path, record: dict[str, Any], data_root: str | Path) -> l
 def init_lineage(init: str) -> list[dict[str, Any]]:
     """The lineage of the weights ``--init`` names: a release's from its card; a checkpoint's
     (a run of this machine, not yet released) as one stage of its recorded steps."""
-    from agan.methods.releases import load_card
+    from agan.methods.shipped import load_card
 
     if init in RELEASES:
         card = load_card(init)
@@ -272,6 +264,16 @@ def _version() -> str:
     return f"{text} ({commit})" if commit else text
 
 
+def _card_scores(summary: dict[str, Any]) -> dict[str, float]:
+    """A method's means as a card keeps them: each card metric, then each one's Y column (see
+    :data:`agan.evaluation.metrics.METRICS`)."""
+    kept = {name: metric for name, metric in METRICS.items() if metric.card}
+    scores = {name: round(summary[name], metric.card_digits) for name, metric in kept.items()}
+    scores.update({f"{name}_y": round(summary[f"{name}_y"], metric.card_digits)
+                   for name, metric in kept.items() if metric.by_convention})
+    return scores
+
+
 def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[str, ...] = (), *,
                      data_root: str | Path, device: str = "cpu", seed: int = 0, cache: RowCache | None = None,
                      progress: bool = False) -> dict[str, Any]:
@@ -301,9 +303,8 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
     return {
         "data": portable_spec(spec, data_root), "images": len(dataset), "seed": seed,
         "convention": f"PSNR/SSIM on {options.describe()}; _y columns on {y.describe()}",
-        "results": [{"method": method, "kind": kind, "psnr": round(s["psnr"], 3), "ssim": round(s["ssim"], 4),
-                     "psnr_y": round(s["psnr_y"], 3), "ssim_y": round(s["ssim_y"], 4),
-                     "sec_per_mp": round(s["sec_per_mp"], 3)} for method, kind, s in zip(names, kinds, summary)],
+        "results": [{"method": method, "kind": kind, **_card_scores(s), "sec_per_mp": round(s["sec_per_mp"], 3)}
+                    for method, kind, s in zip(names, kinds, summary)],
     }
 
 
@@ -389,8 +390,9 @@ def make_release(run: str | Path, name: str, *, out: str | Path | None = None, c
 def evaluation_text(evaluation: dict[str, Any]) -> str:
     """A card evaluation as an aligned plain-text table."""
     width = max(len(r["method"]) for r in evaluation["results"])
+    scores = [key for key in evaluation["results"][0] if key not in ("method", "kind", "sec_per_mp")]
     lines = [f"{evaluation['data']} ({evaluation['images']} images, seed {evaluation['seed']}; {evaluation['convention']}):",
-             f"  {'method'.ljust(width)}  {'kind':8} {'PSNR':>7} {'PSNR_Y':>7} {'SSIM':>7}  {'s/MP':>7}"]
-    lines += [f"  {r['method'].ljust(width)}  {r['kind']:8} {r['psnr']:7.2f} {r['psnr_y']:7.2f} {r['ssim']:7.4f}  "
-              f"{r['sec_per_mp']:7.3f}" for r in evaluation["results"]]
+             f"  {'method'.ljust(width)}  {'kind':8} " + " ".join(f"{key.upper():>7}" for key in scores) + f"  {'s/MP':>7}"]
+    lines += [f"  {r['method'].ljust(width)}  {r['kind']:8} " + " ".join(f"{r[key]:7.{METRICS[key.partition('_')[0]].digits}f}" for key in scores)
+              + f"  {r['sec_per_mp']:7.3f}" for r in evaluation["results"]]
     return "\n".join(lines)

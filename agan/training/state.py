@@ -17,7 +17,8 @@ import torch
 
 from agan.training.config import TrainConfig
 
-__all__ = ["StepSampler", "lr_factor", "resume_schedule", "rng_state", "scheduler", "set_rng_state", "to_cpu"]
+__all__ = ["StepSampler", "ema_decay", "ema_update", "lr_factor", "resume_schedule", "rng_state", "scheduler", "set_rng_state",
+           "to_cpu"]
 
 
 class StepSampler(torch.utils.data.Sampler[int]):
@@ -91,3 +92,27 @@ def to_cpu(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(to_cpu(v) for v in value)
     return value
+
+
+def ema_decay(decay: float, updates: int) -> float:
+    """The decay of the EMA's ``updates``-th update: ``min(decay, (1 + n) / (10 + n))``, n = updates so
+    far, as TensorFlow's ``ExponentialMovingAverage(num_updates=...)``. Without the ramp a stage of
+    1000 steps at 0.999 would keep 0.999**1000 = 37 % of its starting weights in the average; with it,
+    the average forgets them within the first hundred steps and settles at ``decay`` by step 10/(1-decay)."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
+def ema_update(decay: float):
+    """``multi_avg_fn`` for :class:`torch.optim.swa_utils.AveragedModel`: the EMA with :func:`ema_decay`'s
+    ramp (torch's ``get_ema_multi_avg_fn`` with a decay that depends on the update count)."""
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
+        weight = ema_decay(decay, int(updates))
+        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - weight)
+        else:  # integer buffers (BatchNorm's batch count)
+            for kept, now in zip(averaged, current):
+                kept.copy_(kept * weight + now * (1 - weight))
+
+    return update

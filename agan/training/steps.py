@@ -1,4 +1,5 @@
-"""The two training steps of the one engine: supervised (DnCNN, U-Net) and adversarial (the Attentive GAN).
+"""The training steps of the one engine: supervised (DnCNN, U-Net), adversarial (the Attentive GAN)
+and patch-adversarial (DnCNN, U-Net with ``--adversarial``).
 
 A step owns what it trains: the networks, their optimizers and learning-rate
 schedules, and its losses; it says which of them a checkpoint keeps and which
@@ -13,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from agan.nets import GeneratorOutput
+from agan.nets.architectures import architecture_of
 from agan.nets.checkpoints import float32_weights
-from agan.training import losses
+from agan.training import loss_terms, losses
 from agan.training.config import TrainConfig
 from agan.training.perceptual import PerceptualLoss
 from agan.training.state import resume_schedule, scheduler
@@ -97,22 +98,28 @@ class SupervisedStep:
         self.scaler.step(optimizer)
         self.scaler.update()
 
+    #: The loss terms of the network trained (see :mod:`agan.training.loss_terms`).
+    generator_terms = loss_terms.CNN_GENERATOR
+
     def run(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
-        """One optimisation step on a batch; returns the loss terms (``total``)."""
-        criterion = F.mse_loss if self.config.loss == "mse" else F.l1_loss
+        """One optimisation step on a batch; returns the loss terms (``total``, and each term's name)."""
         net = unwrap(self.model)
         with self.autocast():
-            if hasattr(net, "predict_noise") and net is self.model:
-                loss = criterion(net.predict_noise(degraded).float(), degraded - clean)
+            if architecture_of(net).predicts_noise and net is self.model:
+                noise = net.predict_noise(degraded).float()
+                inputs = loss_terms.LossInputs(self.config, degraded - noise, clean, prediction=noise,
+                                               reference=degraded - clean, mask=mask)
             else:  # DDP needs forward(); for DnCNN x - f(x) vs y has the same loss as f(x) vs x - y
-                loss = criterion(self.model(degraded).float(), clean)
+                inputs = loss_terms.LossInputs(self.config, self.model(degraded).float(), clean, mask=mask)
+            loss, terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(loss, self.optimizer, self.model.parameters())
-        return {"total": float(loss.detach())}
+        return terms if len(terms) > 2 else {"total": terms["total"]}  # one term: it is the total
 
 
-class AdversarialStep(SupervisedStep):
-    """The Attentive GAN's step: freeze D, a generator step (adversarial, attention, multi-scale and
-    perceptual losses), unfreeze D, then ``d_ratio`` discriminator steps on real and detached fake images.
+class DiscriminatorStep(SupervisedStep):
+    """What the adversarial steps share: a discriminator with its optimizer and schedule (lr ``lr_d``,
+    else ``lr``), the GAN loss on logits, the random square D judges (``d_patch``), and their place in
+    checkpoints. ``adversarial_weight`` 0 is a warm-up: the discriminator is kept but never run.
 
     Args:
         config: the run's settings (loss weights, lr of G and D, ``perceptual``: ``vgg`` or ``none``).
@@ -126,7 +133,11 @@ class AdversarialStep(SupervisedStep):
         self.optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d or config.lr, betas=config.betas)
         self.scheduler_d = scheduler(self.optimizer_d, config)
         self.gan_loss = losses.GANLoss().to(device)
-        self.perceptual = PerceptualLoss().to(device) if config.perceptual == "vgg" else None
+
+    @property
+    def adversarial(self) -> bool:
+        """False in a warm-up stage (``adversarial_weight`` 0): no GAN term and no discriminator step."""
+        return self.config.adversarial_weight > 0
 
     def networks(self) -> list[tuple[str, nn.Module]]:
         return [("generator", unwrap(self.model)), ("discriminator", unwrap(self.disc))]
@@ -135,10 +146,10 @@ class AdversarialStep(SupervisedStep):
         from agan.nets import count_parameters
 
         c = self.config
-        judged = "left out (adversarial_weight 0: a warm-up of the generator)" if c.adversarial_weight == 0 else (
+        judged = "left out (adversarial_weight 0: a warm-up of the generator)" if not self.adversarial else (
             f"judges {c.d_patch}x{c.d_patch} squares of the patches" if c.d_patch else "judges whole patches")
-        return [f"discriminator: {count_parameters(unwrap(self.disc)):,} parameters, {judged}; "
-                f"perceptual loss: {c.perceptual}"]
+        return [f"discriminator: {type(unwrap(self.disc)).__name__}, {count_parameters(unwrap(self.disc)):,} "
+                f"parameters, {judged}, GAN weight {c.adversarial_weight:g}"]
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": unwrap(self.disc).state_dict(),
@@ -151,7 +162,8 @@ class AdversarialStep(SupervisedStep):
         resume_schedule(self.scheduler_d, self.config, step)
 
     def load_init(self, payload: dict[str, Any]) -> None:
-        """The generator's weights, and the discriminator's when ``payload`` is a GAN training checkpoint."""
+        """The generator's weights, and the discriminator's when ``payload`` is an adversarial training
+        checkpoint of the same model (a supervised one or a release starts D afresh)."""
         super().load_init(payload)
         discriminator = (payload.get("training") or {}).get("discriminator")
         if discriminator is not None:
@@ -171,7 +183,8 @@ class AdversarialStep(SupervisedStep):
 
     def advance_schedules(self) -> None:
         super().advance_schedules()
-        self.scheduler_d.step()
+        if self.adversarial:  # a warm-up never steps D's optimizer, so its schedule stays put
+            self.scheduler_d.step()
 
     def _judged(self, *images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The square of side ``d_patch`` that the discriminator judges, cut from each of ``images``.
@@ -187,6 +200,25 @@ class AdversarialStep(SupervisedStep):
         left = int(torch.randint(0, max(width - side, 0) + 1, ()))
         return tuple(image[..., top:top + side, left:left + side] for image in images)
 
+
+
+class AdversarialStep(DiscriminatorStep):
+    """The Attentive GAN's step: freeze D, a generator step (adversarial, attention, multi-scale and
+    perceptual losses), unfreeze D, then ``d_ratio`` discriminator steps on real and detached fake
+    images, with D's attention map supervised by the generator's last one.
+    """
+
+    generator_terms = loss_terms.GAN_GENERATOR
+    discriminator_terms = loss_terms.GAN_DISCRIMINATOR
+
+    def __init__(self, config: TrainConfig, model: nn.Module, discriminator: nn.Module,
+                 amp_dtype: torch.dtype | None, device: torch.device):
+        super().__init__(config, model, discriminator, amp_dtype, device)
+        self.perceptual = PerceptualLoss().to(device) if config.perceptual == "vgg" else None
+
+    def describe(self) -> list[str]:
+        return [f"{super().describe()[0]}; perceptual loss: {self.config.perceptual}"]
+
     def run(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
         """One generator step and ``d_ratio`` discriminator steps; returns ``g_*`` and ``d_*`` loss terms.
 
@@ -194,17 +226,16 @@ class AdversarialStep(SupervisedStep):
         no discriminator step, and only ``g_*`` terms.
         """
         c = self.config
-        adversarial = c.adversarial_weight > 0
+        adversarial = self.adversarial
         losses.set_requires_grad(self.disc, False)
         with self.autocast():
             output: GeneratorOutput = self.model(degraded)
             judged_clean, judged_output, judged_map = self._judged(clean, output.image, output.attention[-1])
             # D is frozen here: bypass DDP's gradient reducer
             fake_logit = unwrap(self.disc)(judged_output).logit.float() if adversarial else None
-            g_total, g_terms = losses.generator_loss(
-                output, clean, mask, fake_logit, perceptual_loss=self.perceptual, gan_loss=self.gan_loss,
-                adversarial=c.adversarial_weight, attention=c.attention_weight, multiscale=c.multiscale_weight,
-                perceptual=c.perceptual_weight, theta=c.theta)
+            inputs = loss_terms.LossInputs(c, output.image, clean, output=output, mask=mask, fake_logit=fake_logit,
+                                           gan_loss=self.gan_loss, perceptual=self.perceptual)
+            g_total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(g_total, self.optimizer, self.model.parameters())
         terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
         if not adversarial:
@@ -216,9 +247,49 @@ class AdversarialStep(SupervisedStep):
                 judged = self.disc(both)
                 real_logit, fake_logit = judged.logit.float().chunk(2)
                 real_map, fake_map = judged.d_map.float().chunk(2)
-                d_total, d_terms = losses.discriminator_loss(
-                    real_logit, fake_logit, real_map, fake_map, judged_map.float(),
-                    gan_loss=self.gan_loss, map_weight=c.map_weight)
+                inputs = loss_terms.LossInputs(c, judged_output, judged_clean, real_logit=real_logit,
+                                               fake_logit=fake_logit, real_map=real_map, fake_map=fake_map,
+                                               attention=judged_map.float(), gan_loss=self.gan_loss)
+                d_total, d_terms = loss_terms.weighted_sum(self.discriminator_terms, inputs)
+            self.backward(d_total, self.optimizer_d, self.disc.parameters())
+        terms.update({f"d_{k}": v for k, v in d_terms.items()})
+        return terms
+
+
+class PatchAdversarialStep(DiscriminatorStep):
+    """``agan train dncnn|unet --adversarial``: the CNN's own content loss (MSE or L1 to the clean
+    image) plus ``adversarial_weight`` times the GAN term of a patch discriminator
+    (:class:`agan.nets.patch_discriminator.PatchDiscriminator`), then ``d_ratio`` discriminator
+    steps on real and restored squares in one pass. Logs ``g_total``, ``content``, ``adversarial``
+    and ``d_total``, ``d_real``, ``d_fake``.
+    """
+
+    discriminator_terms = loss_terms.PATCH_DISCRIMINATOR
+
+    def run(self, degraded: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+        """One generator step and ``d_ratio`` discriminator steps; returns ``g_*`` and ``d_*`` loss terms."""
+        c = self.config
+        losses.set_requires_grad(self.disc, False)
+        with self.autocast():
+            # for DnCNN, x - f(x) against y is the loss of its residual f(x) against x - y
+            restored = self.model(degraded).float()
+            judged_clean, judged_restored = self._judged(clean, restored)
+            # D is frozen here: bypass DDP's gradient reducer
+            fake_logit = unwrap(self.disc)(judged_restored).float() if self.adversarial else None
+            inputs = loss_terms.LossInputs(c, restored, clean, mask=mask, fake_logit=fake_logit, gan_loss=self.gan_loss)
+            total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
+        self.backward(total, self.optimizer, self.model.parameters())
+        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
+        if not self.adversarial:
+            return terms
+        losses.set_requires_grad(self.disc, True)
+        both = torch.cat([judged_clean, judged_restored.detach()])
+        for _ in range(c.d_ratio):
+            with self.autocast():
+                real_logit, fake_logit = self.disc(both).float().chunk(2)
+                inputs = loss_terms.LossInputs(c, judged_restored, judged_clean, real_logit=real_logit,
+                                               fake_logit=fake_logit, gan_loss=self.gan_loss)
+                d_total, d_terms = loss_terms.weighted_sum(self.discriminator_terms, inputs)
             self.backward(d_total, self.optimizer_d, self.disc.parameters())
         terms.update({f"d_{k}": v for k, v in d_terms.items()})
         return terms
@@ -226,7 +297,10 @@ class AdversarialStep(SupervisedStep):
 
 def build_step(config: TrainConfig, model: nn.Module, discriminator: nn.Module | None,
                amp_dtype: torch.dtype | None, device: torch.device) -> SupervisedStep:
-    """The step of a model: adversarial when it has a discriminator, else supervised."""
-    if discriminator is not None:
-        return AdversarialStep(config, model, discriminator, amp_dtype, device)
-    return SupervisedStep(config, model, amp_dtype, device)
+    """The step of a model: the CNNs' patch-adversarial one with ``config.adversarial``, the Attentive
+    GAN's with its discriminator, else supervised."""
+    if discriminator is None:
+        return SupervisedStep(config, model, amp_dtype, device)
+    if config.adversarial:
+        return PatchAdversarialStep(config, model, discriminator, amp_dtype, device)
+    return AdversarialStep(config, model, discriminator, amp_dtype, device)

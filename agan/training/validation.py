@@ -21,7 +21,8 @@ from agan.methods.tiling import run_network
 
 @torch.no_grad()
 def validate(net: nn.Module, val_set: Any, device: torch.device) -> tuple[dict[str, float], np.ndarray | None]:
-    """Mean PSNR/SSIM (RGB, float) over the validation images, and a sample grid of the first.
+    """The mean of each validation metric (PSNR and SSIM: RGB, float; see
+    :data:`agan.evaluation.metrics.METRICS`) over the validation images, and a sample grid of the first.
 
     A validation spec of several parts (``A; B``) also logs each part's
     mean PSNR as ``val/psnr@LABEL``; ``best.pt`` follows the overall mean.
@@ -37,23 +38,22 @@ def validate(net: nn.Module, val_set: Any, device: torch.device) -> tuple[dict[s
         out, maps = run_network(net)(x)
         image = out.clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy()
         attention = maps[0, 0].float().cpu().numpy() if maps is not None else None
-        scores.append((metrics.psnr(image, item["clean"]), metrics.ssim(image, item["clean"]),
-                       metrics.psnr(item["degraded"], item["clean"])))
+        scores.append({**metrics.measure(image, item["clean"], only=lambda metric: metric.validation),
+                       "input_psnr": metrics.psnr(item["degraded"], item["clean"])})
         if attention is not None:
             aucs.append(metrics.attention_auc(attention, item["mask"]))
         if index == 0:
             tiles = [(item["degraded"], "input")]
             if attention is not None:
                 tiles.append((np.clip(attention, 0.0, 1.0), "attention"))
-            tiles += [(image, f"output {scores[-1][0]:.2f} dB"), (item["clean"], "target")]
+            tiles += [(image, f"output {scores[-1]['psnr']:.2f} dB"), (item["clean"], "target")]
             sample = grid([tiles])
-    values = np.array(scores)
-    result = {"val/psnr": float(values[:, 0].mean()), "val/ssim": float(values[:, 1].mean()),
-              "val/input_psnr": float(values[:, 2].mean())}  # the unrestored input: the line to beat
+    # every validation metric, and the unrestored input's PSNR: the line to beat
+    result = {f"val/{key}": float(np.mean([s[key] for s in scores])) for key in scores[0]}
     labels = val_set.labels
     if len(set(labels)) > 1:  # a joined spec: each part's PSNR too
         for label in dict.fromkeys(labels):
-            result[f"val/psnr@{label}"] = float(np.mean([v for v, l in zip(values[:, 0], labels) if l == label]))
+            result[f"val/psnr@{label}"] = float(np.mean([s["psnr"] for s, l in zip(scores, labels) if l == label]))
     aucs = [a for a in aucs if not math.isnan(a)]
     if aucs:
         result["val/attention_auc"] = float(np.mean(aucs))

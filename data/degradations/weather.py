@@ -394,7 +394,7 @@ def _kind_names(kinds: str | Sequence[str], what: str) -> set[str]:
 
 def weather_mix(
     clean: np.ndarray, rng: np.random.Generator, *, kinds: int | str | Sequence[str] | None = None,
-    among: str | Sequence[str] | None = None,
+    among: str | Sequence[str] | None = None, focus: float | str = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One or two weather kinds with random parameters, applied in physical order.
 
@@ -408,17 +408,20 @@ def weather_mix(
             kinds); default all five: raindrop, rain, snow, dust, haze. E.g.
             ``weather-mix(kinds=1,among=raindrop|rain|snow|dust)`` gives each image one
             of the four sparse kinds.
+        focus: the raindrops' focus (see :func:`agan.data.degradations.raindrop.raindrop`): 0
+            sharp drops on the glass (the default), 1 soft out-of-focus blobs as in real photos of
+            drops, or ``random``: uniform in [0, 1] for each image.
 
     Returns:
         ``(degraded, mask)``; the mask is the element-wise maximum of the kinds' masks.
     """
     img = check_image(clean, "clean")
-    return weather_mix_layer(rng, img.shape, size_scale(img), kinds=kinds, among=among)(img)
+    return weather_mix_layer(rng, img.shape, size_scale(img), kinds=kinds, among=among, focus=focus)(img)
 
 
 def weather_mix_layer(
     rng: np.random.Generator, shape: tuple[int, ...], s: float, *, kinds: int | str | Sequence[str] | None = None,
-    among: str | Sequence[str] | None = None,
+    among: str | Sequence[str] | None = None, focus: float | str = 0.0,
 ) -> Apply:
     """The weather of :func:`weather_mix` for an HWC image of ``shape`` at size scale ``s``, drawn from
     ``rng`` (as :func:`weather_mix` draws it), as a function that applies it to such an image."""
@@ -433,7 +436,14 @@ def weather_mix_layer(
         if among is not None:
             raise ValueError("among= applies to a number of kinds, not to named kinds")
         picked = _kind_names(kinds, "kinds")
-    layers = [draw(rng, shape, s) for name, draw in _KINDS.items() if name in picked]
+    if focus != "random" and not (isinstance(focus, (int, float)) and 0.0 <= focus <= 1.0):
+        raise ValueError(f"focus must be from 0 (drops on the glass) to 1 (on the scene), or random; got {focus!r}")
+    layers = []
+    for name, draw in _KINDS.items():
+        if name == "raindrop" and name in picked and focus != 0:  # focus 0 draws exactly as before
+            layers.append(draw(rng, shape, s, focus=float(rng.uniform()) if focus == "random" else float(focus)))
+        elif name in picked:
+            layers.append(draw(rng, shape, s))
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out, mask = _fits(clean, shape), np.zeros(shape[:2], np.float32)

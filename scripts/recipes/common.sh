@@ -13,7 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DATA=${DATA:-../shared/data}
 RUNS=${RUNS:-runs}
 export DATA
-WEATHER="weather-mix(kinds=1,among=raindrop|rain|snow|dust)"
+# Drops at a random focus (0 sharp on the glass .. 1 soft blobs, as real photos of drops show them).
+WEATHER="weather-mix(kinds=1,among=raindrop|rain|snow|dust,focus=random)"
 # Clean colour photos to synthesise on (about 560). Kodak24 is left out: the evaluations use it.
 COLOUR_SETS="$DATA/bsds432,$DATA/urban100,$DATA/mcmaster,$DATA/set14"
 # The weather models: every kind from light to heavy on the colour photos, plus the 20 real-format

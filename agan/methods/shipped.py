@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agan.data.data_spec import DataSpec
 from agan.data.spec import SpecError, lookup
 
 __all__ = [
@@ -69,7 +70,7 @@ def default_model(folder: str | Path | None = None) -> str:
         except SpecError:
             continue
         scores[name] = {e["data"]: _row(e, "model")["psnr_y"] for e in card.get("evaluations", [])
-                        if not e["data"].startswith("synthetic:")}
+                        if all(part.form != "synthetic" for part in DataSpec.parse(e["data"]).parts)}
     common = set.intersection(*(set(s) for s in scores.values())) if scores else set()
     if not common:
         return WEATHER_MODELS[0]
@@ -139,10 +140,9 @@ def _row(evaluation: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def _set_name(spec: str) -> str:
     """A short label of an evaluation's data spec: ``rain12``, ``kodak24 raindrop``."""
-    if spec.startswith("synthetic:"):
-        kinds, _, paths = spec[len("synthetic:"):].rpartition(":")
-        return f"{Path(paths.split(',')[0]).name} {kinds}"
-    return Path(spec).name
+    part = DataSpec.parse(spec).parts[0]
+    name = Path(part.folders[0]).name
+    return f"{name} {part.kinds}" if part.form == "synthetic" else name
 
 
 def headline(card: dict[str, Any]) -> str:
@@ -179,14 +179,7 @@ def _md(text: str) -> str:
 
 def _spec_paths(spec: str | None) -> set[str]:
     """The folders a (card's, portable) data spec reads: ``$DATA/kodak24``, ..."""
-    paths: set[str] = set()
-    for part in (spec or "").split(";"):
-        part = part.strip().split("*")[0]
-        if part.startswith("synthetic:"):
-            paths.update(p.strip() for p in part.rpartition(":")[2].split(","))
-        elif part:
-            paths.add(part.removeprefix("pairs:").split("=")[0])
-    return paths
+    return DataSpec.parse(spec).folders() if spec else set()
 
 
 def models_table(cards: dict[str, dict[str, Any]]) -> str:

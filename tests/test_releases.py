@@ -17,7 +17,7 @@ from agan.cli import main
 from agan.data.io import write_image
 from agan.data.spec import SpecError
 from agan.evaluation.compare import MetricOptions, RowCache, run_methods
-from agan.methods import releases as pretrained
+from agan.methods import shipped as pretrained
 from agan.methods.registry import Method, build_method
 from agan.training import release
 from agan.training.config import resolve_config
@@ -198,7 +198,7 @@ def test_each_recipe_resolves_its_training_run(tmp_path, name):
 
 
 def test_a_fine_tuned_card_shows_each_stage_and_one_cpu_entry():
-    from agan.methods.releases import models_table
+    from agan.methods.shipped import models_table
     from agan.training.release import _hardware
 
     assert _hardware(["cpu, 1 threads", "cpu, 2 threads"]) == ["cpu, 1/2 threads"]

@@ -153,7 +153,7 @@ def test_bf16_restorer_is_close_to_fp32_but_runs_in_bf16():
 
 def test_the_shipped_checks_cover_every_shipped_model():
     from agan.methods.precision import checks
-    from agan.methods.releases import shipped
+    from agan.methods.shipped import shipped
 
     measured = checks()
     for name in shipped():
