@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import agan.data.degradations.raindrop as raindrop
-from agan.data.degradations._shapes import _blob, _blobs, _boxes, _chunks, _gaussian_row, _kernel, _stamp, _streaks
+from agan.data.degradations.shapes import drop_blob, drop_blobs, drop_boxes, chunks, _gaussian_row, _kernel, stamp_spots, draw_streaks
 
 
 def test_gaussian_row_is_the_middle_row_of_the_round_kernel():
@@ -16,7 +16,7 @@ def test_gaussian_row_is_the_middle_row_of_the_round_kernel():
 
 @pytest.mark.parametrize("radius", [0.3, 1.0, 4.5])
 def test_round_gaussian_stamps_equal_the_two_dimensional_filter(radius):
-    layer = _stamp(np.random.default_rng(3), 96, 80, 150, 0.1, 0.6, radius)
+    layer = stamp_spots(np.random.default_rng(3), 96, 80, 150, 0.1, 0.6, radius)
     # the same seeds, filtered with the whole 2-D kernel as before
     rng = np.random.default_rng(3)
     f, dim = max(1, int(max(radius, 0.4) // 2)), min(radius / 0.4, 1.0)
@@ -31,7 +31,7 @@ def test_round_gaussian_stamps_equal_the_two_dimensional_filter(radius):
 
 
 def _some_blobs(rng, n):
-    """n random blobs' parameters for _blobs/_boxes on a 128 x 128 image: cx, cy, a, b, theta, harm, reach, up."""
+    """n random blobs' parameters for drop_blobs/drop_boxes on a 128 x 128 image: cx, cy, a, b, theta, harm, reach, up."""
     return (rng.uniform(-10, 140, n), rng.uniform(-10, 140, n), rng.uniform(2, 40, n), rng.uniform(2, 40, n),
             rng.uniform(0, np.pi, n), rng.random((n, 4)) * [0.12, 6.3, 0.1, 6.3], rng.uniform(1.2, 2.2, n),
             np.where(rng.random(n) < 0.5, rng.uniform(0, 10, n), 0.0))
@@ -40,8 +40,8 @@ def _some_blobs(rng, n):
 def test_blobs_cover_each_box_once_with_offsets_from_the_centre():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(1), 60)
     cx[3], cy[7] = -500.0, 900.0  # two blobs off the image
-    x0, y0, nx, ny = boxes = _boxes(128, 128, cx, cy, a, b, theta, reach, up)
-    blobs = _blobs(128, boxes, cx, cy, a, b, theta, harm)
+    x0, y0, nx, ny = boxes = drop_boxes(128, 128, cx, cy, a, b, theta, reach, up)
+    blobs = drop_blobs(128, boxes, cx, cy, a, b, theta, harm)
     assert np.array_equal(np.bincount(blobs.blob, minlength=60), nx * ny) and nx[3] == ny[7] == 0
     assert np.all(np.diff(blobs.blob) >= 0)  # blob after blob
     for i in np.flatnonzero(nx * ny):
@@ -55,7 +55,7 @@ def test_blobs_cover_each_box_once_with_offsets_from_the_centre():
 
 def test_blob_outline_wobble_equals_the_angle_form():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(0), 100)
-    blobs = _blobs(128, _boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
+    blobs = drop_blobs(128, drop_boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
     i = blobs.blob
     co, si = np.cos(theta).astype(np.float32)[i], np.sin(theta).astype(np.float32)[i]
     np.testing.assert_array_equal(blobs.u, blobs.X * co + blobs.Y * si)
@@ -69,17 +69,17 @@ def test_blob_outline_wobble_equals_the_angle_form():
 
 def test_chunks_bound_the_pixels_taken_at_once():
     count = np.array([5, 5, 5, 100, 1, 1, 0, 3])
-    runs = _chunks(count, 10)
+    runs = chunks(count, 10)
     assert runs == [slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 8)]
-    assert _chunks(count) == [slice(0, 8)] and _chunks(np.array([], int)) == []
+    assert chunks(count) == [slice(0, 8)] and chunks(np.array([], int)) == []
 
 
 def test_blobs_at_once_equal_blobs_one_by_one():
     cx, cy, a, b, theta, harm, reach, up = _some_blobs(np.random.default_rng(2), 40)
     cx[5] = -500.0
-    blobs = _blobs(128, _boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
+    blobs = drop_blobs(128, drop_boxes(128, 128, cx, cy, a, b, theta, reach, up), cx, cy, a, b, theta, harm)
     for i in range(40):
-        box = _blob(128, 128, cx[i], cy[i], a[i], b[i], theta[i], harm[i].tolist(), reach[i], up[i])
+        box = drop_blob(128, 128, cx[i], cy[i], a[i], b[i], theta[i], harm[i].tolist(), reach[i], up[i])
         mine = blobs.blob == i
         if box is None:
             assert i == 5 and not mine.any()
@@ -96,8 +96,8 @@ def test_raindrops_drawn_in_runs_equal_raindrops_drawn_at_once(monkeypatch):
     image = np.random.default_rng(0).random((96, 120, 3), dtype=np.float32)
     at_once = [raindrop.raindrop_layer(np.random.default_rng(seed), image.shape, 0.8, severity=1)(image)
                for seed in range(4)]
-    whole, pixels = _chunks, []
-    monkeypatch.setattr(raindrop, "_chunks", lambda count: pixels.append(count.sum()) or whole(count, 300))
+    whole, pixels = chunks, []
+    monkeypatch.setattr(raindrop, "chunks", lambda count: pixels.append(count.sum()) or whole(count, 300))
     in_runs = [raindrop.raindrop_layer(np.random.default_rng(seed), image.shape, 0.8, severity=1)(image)
                for seed in range(4)]
     for (out, mask), (out_runs, mask_runs) in zip(at_once, in_runs):
@@ -108,11 +108,11 @@ def test_raindrops_drawn_in_runs_equal_raindrops_drawn_at_once(monkeypatch):
 @pytest.mark.parametrize("radius, half, angle, soft, taper", [(0.6, 30, -20, None, 0.7), (0.9, 40, 25, 0.3, 0.0)])
 def test_streaks_match_the_two_dimensional_stamp(radius, half, angle, soft, taper):
     """The streaks drawn in a turned frame have the coverage, direction and length of the capsules
-    :func:`_stamp` draws with one large 2-D filter."""
+    :func:`stamp_spots` draws with one large 2-D filter."""
     h = w = 128
-    ours = [_streaks(np.random.default_rng(i), h, w, 40, 0.4, 1.0, radius, half, angle, soft, taper)
+    ours = [draw_streaks(np.random.default_rng(i), h, w, 40, 0.4, 1.0, radius, half, angle, soft, taper)
             for i in range(8)]
-    theirs = [_stamp(np.random.default_rng(i), h, w, int(np.random.default_rng(i).poisson(40)), 0.4, 1.0,
+    theirs = [stamp_spots(np.random.default_rng(i), h, w, int(np.random.default_rng(i).poisson(40)), 0.4, 1.0,
                      radius, half, angle, soft, taper) for i in range(8)]
     mean_ours, mean_theirs = np.mean([x.mean() for x in ours]), np.mean([x.mean() for x in theirs])
     assert abs(mean_ours / mean_theirs - 1) < 0.15

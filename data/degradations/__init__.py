@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from agan.data.degradations import noise, weather
-from agan.data.degradations._shapes import Apply
+from agan.data.degradations.shapes import Apply
 from agan.data.spec import Call, SpecError, format_call, lookup, parse_calls
 
 Degradation = Callable[..., tuple[np.ndarray, np.ndarray]]

@@ -7,23 +7,23 @@ import cv2
 import numpy as np
 
 from agan.data.degradations._common import finish, size_scale
-from agan.data.degradations._shapes import (
-    _COARSE_DROPS,
+from agan.data.degradations.shapes import (
+    COARSE_DROP_RADIUS,
     Apply,
-    _THR,
-    _around,
+    VISIBLE_OPACITY,
+    draw_around,
     Blobs,
-    _blobs,
-    _boxes,
-    _chunks,
-    _per_element,
-    _chan,
-    _count,
-    _fits,
-    _gblur,
-    _pick,
-    _severity,
-    _smoothstep,
+    drop_blobs,
+    drop_boxes,
+    chunks,
+    per_element,
+    channel_of,
+    draw_count,
+    fit_to_shape,
+    gaussian_blur,
+    draw_uniform,
+    draw_severity,
+    smoothstep,
 )
 from agan.data.image import check_image
 
@@ -77,16 +77,16 @@ def raindrop_layer(
     if not 0.0 <= focus <= 1.0:
         raise ValueError(f"focus must be from 0 (on the glass) to 1 (on the scene), got {focus}")
     h, w, c = shape
-    sev = _severity(rng, severity)
-    r0 = max(_around(rng, radius, 8, 30, sev) * s, 0.8)
-    sig = _around(rng, blur, 0.8, 4.0, sev) * s
-    p_slide, p_high = _pick(rng, slide, 0.1, 0.4), _pick(rng, highlight, 0.2, 0.7)
-    p_merge = _pick(rng, merge, 0.1, 0.35)
+    sev = draw_severity(rng, severity)
+    r0 = max(draw_around(rng, radius, 8, 30, sev) * s, 0.8)
+    sig = draw_around(rng, blur, 0.8, 4.0, sev) * s
+    p_slide, p_high = draw_uniform(rng, slide, 0.1, 0.4), draw_uniform(rng, highlight, 0.2, 0.7)
+    p_merge = draw_uniform(rng, merge, 0.1, 0.35)
     if count is None:  # drops per 512^2 for the coverage: 1 - exp(-n * mean area / area) = cover
-        cover = _around(rng, None, 0.02, 0.7, sev, 0.1)
+        cover = draw_around(rng, None, 0.02, 0.7, sev, 0.1)
         mean_area = np.pi * (r0 / s) ** 2 * 1.9 * (1.0 + 0.35 * p_merge)
         count = -np.log1p(-cover) * 512.0**2 / mean_area
-    n = _count(rng, float(count), h + 2 * r0, w + 2 * r0, s)
+    n = draw_count(rng, float(count), h + 2 * r0, w + 2 * r0, s)
     # per-drop parameters, drawn at once: radius, centre, shape wobble, sliding and trail, lens
     rad = np.clip(r0 * np.clip(np.exp(rng.normal(0.0, 0.55, n)), 0.3, 2.8), 0.8, 64.0 * s)
     cxs, cys = rng.uniform(-r0, w + r0, n), rng.uniform(-r0, h + r0, n)
@@ -110,7 +110,7 @@ def raindrop_layer(
     his = np.where(rng.random(n) < p_high, rng.uniform(0.3, 0.7, n), 0.0)
     # Drops of 8 pixels or more are drawn on a grid of half the resolution, in its units (the
     # drop layer is defocused afterwards anyway): cell j is the centre of pixels f*j .. f*j+f-1.
-    f = 2 if r0 >= _COARSE_DROPS else 1
+    f = 2 if r0 >= COARSE_DROP_RADIUS else 1
     gh, gw = -(-h // f), -(-w // f)
     rad, cxs, cys = rad / f, (cxs - 0.5 * (f - 1)) / f, (cys - 0.5 * (f - 1)) / f
     sq = np.sqrt(qs)
@@ -130,15 +130,15 @@ def raindrop_layer(
         shade, spec = 1.0 - (1.0 - shade) * (1.0 - focus), spec * (1.0 - 0.7 * focus)
         sig, view_sigma = sig + focus * 0.35 * r0, view_sigma + focus * 0.6 * r0
         lift = focus * float(rng.uniform(0.05, 0.25))  # washed out by light scattered in the water
-    shade3, spec3 = _chan(shade, c), _chan(spec, c)
-    a = _gblur(alpha, 0.7 * sig + 0.3 * s)
-    a3, mask = _chan(a, c), (a > _THR).astype(np.float32)
+    shade3, spec3 = channel_of(shade, c), channel_of(spec, c)
+    a = gaussian_blur(alpha, 0.7 * sig + 0.3 * s)
+    a3, mask = channel_of(a, c), (a > VISIBLE_OPACITY).astype(np.float32)
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        img = np.ascontiguousarray(_fits(clean, shape))
-        view = _gblur(img, view_sigma)  # the refracted scene is out of focus too
+        img = np.ascontiguousarray(fit_to_shape(clean, shape))
+        view = gaussian_blur(img, view_sigma)  # the refracted scene is out of focus too
         drops = cv2.remap(view, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101).reshape(h, w, c)
-        drops = _gblur(drops * shade3 + spec3, sig)
+        drops = gaussian_blur(drops * shade3 + spec3, sig)
         if lift:
             drops += lift * (1.0 - drops)
         out = img + (drops.clip(0.0, 1.0) - img) * a3
@@ -161,10 +161,10 @@ def _drops(gh: int, gw: int, rad: np.ndarray, cxs: np.ndarray, cys: np.ndarray, 
     mapx = np.tile(np.arange(gw, dtype=np.float32), gh)
     mapy = np.repeat(np.arange(gh, dtype=np.float32), gw)
     shade, alpha, spec = np.ones(cells, np.float32), np.zeros(cells, np.float32), np.zeros(cells, np.float32)
-    boxes = _boxes(gh, gw, cxs, cys, a_s, b_s, ths, 1.2, trail_len)
+    boxes = drop_boxes(gh, gw, cxs, cys, a_s, b_s, ths, 1.2, trail_len)
     count = boxes[2] * boxes[3]
-    for run in _chunks(count):
-        bl = _blobs(gw, tuple(x[run] for x in boxes), cxs[run], cys[run], a_s[run], b_s[run], ths[run], harms[run])
+    for run in chunks(count):
+        bl = drop_blobs(gw, tuple(x[run] for x in boxes), cxs[run], cys[run], a_s[run], b_s[run], ths[run], harms[run])
         al, srcx, srcy, sh, spot = _drop_fields(bl, count[run], rad[run], cxs[run], cys[run], a_s[run], b_s[run],
                                                 trail_len[run], slid[run], trail[run], lens[run], his[run])
         e = bl.blob
@@ -191,19 +191,19 @@ def _drop_fields(bl: Blobs, count: np.ndarray, rad: np.ndarray, cxs: np.ndarray,
     ``(pixels, values)`` (None without any)."""
     zoom, lns, dx, dy, rim, op = lens.T
     # per-element parameters (float32, as python floats against float32 arrays in a drop-by-drop loop)
-    mn, ope, zl, zm, ox, oy, rime = _per_element(count, np.minimum(a_s, b_s), op, zoom * lns, zoom, cxs + dx * rad,
+    mn, ope, zl, zm, ox, oy, rime = per_element(count, np.minimum(a_s, b_s), op, zoom * lns, zoom, cxs + dx * rad,
                                                   cys + dy * rad, rim)
     rho, X, Y = bl.rho, bl.X, bl.Y
     body = ((1.0 - rho) * mn + 0.5).clip(0.0, 1.0)
     rc = np.minimum(rho, 1.0)
     g = (rc * rc) * zl + zm
     srcx, srcy = ox - g * X, oy - g * Y
-    sh = 1.0 - rime * _smoothstep(0.45, 1.05, rho)
+    sh = 1.0 - rime * smoothstep(0.45, 1.05, rho)
     al = body * ope
     tails = np.flatnonzero(slid[bl.blob])
     if tails.size:  # trail left above a sliding drop: a thin, horizontally flipped water film
         tw, top, wob_a, wob_f, wob_p = trail[:, 1:].T
-        neg_inv_len, neg_len, amp, freq, phase, width, tope, cxe, cye, half_b, dim = _per_element(
+        neg_inv_len, neg_len, amp, freq, phase, width, tope, cxe, cye, half_b, dim = per_element(
             count * slid, -1.0 / np.where(slid, trail_len, 1.0), -trail_len, wob_a * a_s, wob_f * 6.3, wob_p, tw * a_s,
             top, cxs, cys, 0.5 * b_s, 0.8 * rim)
         u, v, bt = bl.u[tails], bl.v[tails], body[tails]
@@ -221,7 +221,7 @@ def _drop_fields(bl: Blobs, count: np.ndarray, rad: np.ndarray, cxs: np.ndarray,
     spot = None
     lit = np.flatnonzero(his[bl.blob] > 0)
     if lit.size:
-        k, sx, sy, hi = _per_element(count * (his > 0), -0.5 / np.maximum(0.15 * rad, 0.5) ** 2, 0.3 * rad,
+        k, sx, sy, hi = per_element(count * (his > 0), -0.5 / np.maximum(0.15 * rad, 0.5) ** 2, 0.3 * rad,
                                      0.35 * rad, his)
         spot = bl.pix[lit], hi * (np.exp((X[lit] + sx) ** 2 * k) * np.exp((Y[lit] + sy) ** 2 * k)) * body[lit]
     return al, srcx, srcy, sh, spot

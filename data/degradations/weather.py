@@ -46,30 +46,30 @@ import cv2
 import numpy as np
 
 from agan.data.degradations._common import finish, size_scale
-from agan.data.degradations._shapes import (
-    _THR,
+from agan.data.degradations.shapes import (
+    VISIBLE_OPACITY,
     Apply,
-    _airlight,
-    _around,
-    _blob,
-    _chan,
-    _count,
-    _expected_count,
-    _fill,
-    _fits,
-    _geometric,
-    _lowfreq,
-    _pick,
-    _severity,
-    _smoothstep,
-    _stamp,
-    _streaks,
+    airlight_colour,
+    draw_around,
+    drop_blob,
+    channel_of,
+    draw_count,
+    expected_count,
+    filled,
+    fit_to_shape,
+    draw_geometric,
+    low_frequency_field,
+    draw_uniform,
+    draw_severity,
+    smoothstep,
+    stamp_spots,
+    draw_streaks,
 )
 from agan.data.degradations.raindrop import raindrop as raindrop  # re-exported: a weather kind
 from agan.data.degradations.raindrop import raindrop_layer
 from agan.data.image import check_image
 
-_LONG_STREAK = 6.0  # streaks of this half-length (pixels) and more are drawn by _streaks, shorter ones by _stamp
+_LONG_STREAK = 6.0  # streaks of this half-length (pixels) and more are drawn by draw_streaks, shorter ones by stamp_spots
 
 
 def rain(
@@ -124,13 +124,13 @@ def rain_layer(
     """The rain of :func:`rain` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
     (as :func:`rain` draws it), as a function that applies it to such an image."""
     h, w, c = shape
-    sev = _severity(rng, severity)
-    ang, dens = _pick(rng, angle, -30, 30), _geometric(rng, density, 250, 400, sev)
-    ln, wd = _geometric(rng, length, 20, 150, sev, 0.25) * s, _around(rng, width, 1.2, 3.0, sev) * s
-    br = _around(rng, brightness, 0.45, 0.8, sev)
-    nl = max(1, int(round(_around(rng, None, 2, 3, sev))) if layers is None else int(layers))
+    sev = draw_severity(rng, severity)
+    ang, dens = draw_uniform(rng, angle, -30, 30), draw_geometric(rng, density, 250, 400, sev)
+    ln, wd = draw_geometric(rng, length, 20, 150, sev, 0.25) * s, draw_around(rng, width, 1.2, 3.0, sev) * s
+    br = draw_around(rng, brightness, 0.45, 0.8, sev)
+    nl = max(1, int(round(draw_around(rng, None, 2, 3, sev))) if layers is None else int(layers))
     veiled = veil is not None or (sev > 0.3 and rng.random() < 0.6)
-    vl = _around(rng, veil, 0.0, 0.35, (sev - 0.3) / 0.7) if veiled else 0.0
+    vl = draw_around(rng, veil, 0.0, 0.35, (sev - 0.3) / 0.7) if veiled else 0.0
     # half the images get crisp streaks (parallel, untapered, flat across: the Rain100H look),
     # the others soft natural ones (tapered, blurred across, directions spread by a few degrees),
     # which in a downpour are finer, fainter and far more numerous (as in real heavy-rain photos)
@@ -142,25 +142,25 @@ def rain_layer(
     for i in range(nl):
         f = i / max(nl - 1, 1)  # 0 nearest, 1 farthest
         half = 0.5 * ln * (1 - 0.6 * f) * rng.uniform(0.85, 1.15)
-        ai, mean = ang + rng.normal(0.0, spread), _expected_count(dens * (1 + 1.5 * f), h, w, s)
+        ai, mean = ang + rng.normal(0.0, spread), expected_count(dens * (1 + 1.5 * f), h, w, s)
         radius, soft, taper = 0.5 * wd * (1 - 0.5 * f), 0.3 if crisp else None, 0.0 if crisp else 0.7
         if half >= _LONG_STREAK:
-            layer = _streaks(rng, h, w, mean, 0.4, 1.0, radius, half, ai, soft, taper, fade=0.5)
+            layer = draw_streaks(rng, h, w, mean, 0.4, 1.0, radius, half, ai, soft, taper, fade=0.5)
         else:
-            layer = _stamp(rng, h, w, int(rng.poisson(mean)), 0.4, 1.0, radius, half, ai, soft, taper, fade=0.5)
+            layer = stamp_spots(rng, h, w, int(rng.poisson(mean)), 0.4, 1.0, radius, half, ai, soft, taper, fade=0.5)
         layer *= np.float32(br * (1 - 0.45 * f) * rng.uniform(0.9, 1.1))
         keep *= 1.0 - np.clip(layer, 0.0, 1.0)
-    keep3 = _chan(keep, c)
-    mask = (1.0 - keep > _THR).astype(np.float32)
+    keep3 = channel_of(keep, c)
+    mask = (1.0 - keep > VISIBLE_OPACITY).astype(np.float32)
     v3 = a = None
     if vl > 0:
         a = np.float32(airlight if airlight is not None else 0.95 - 0.7 * rng.random() ** 2)
         haze_amount = vl * _depth(rng, h, w) ** np.float32(rng.uniform(0.7, 1.5))
-        v3 = _chan(haze_amount, c)
+        v3 = channel_of(haze_amount, c)
         mask = np.maximum(mask, haze_amount)
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = 1.0 - (1.0 - _fits(clean, shape)) * keep3
+        out = 1.0 - (1.0 - fit_to_shape(clean, shape)) * keep3
         if v3 is not None:
             out += v3 * (a - out)
         return finish(out, mask)
@@ -206,10 +206,10 @@ def snow_layer(
     """The snow of :func:`snow` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
     (as :func:`snow` draws it), as a function that applies it to such an image."""
     h, w, c = shape
-    sev = _severity(rng, severity)
-    fl, sz = _geometric(rng, flakes, 400, 3000, sev), _around(rng, size, 3, 8, sev) * s
-    vl = _around(rng, veil, 0.0, 0.25, sev) if veil is not None or rng.random() < sev else 0.0
-    ang, mo = _pick(rng, angle, -25, 25), _around(rng, motion, 0, 14, sev, 0.3) * s
+    sev = draw_severity(rng, severity)
+    fl, sz = draw_geometric(rng, flakes, 400, 3000, sev), draw_around(rng, size, 3, 8, sev) * s
+    vl = draw_around(rng, veil, 0.0, 0.25, sev) if veil is not None or rng.random() < sev else 0.0
+    ang, mo = draw_uniform(rng, angle, -25, 25), draw_around(rng, motion, 0, 14, sev, 0.3) * s
     white = np.float32(rng.uniform(0.9, 1.0))
     # (share of flakes, radius, soft edge or None for Gaussian, motion share, opacity range), far to near
     spec = ((0.45, 0.1, None, 0.3, (0.2, 0.6)), (0.25, 0.18, None, 0.4, (0.3, 0.8)),
@@ -218,17 +218,17 @@ def snow_layer(
     keep = np.ones((h, w), np.float32)  # product of (1 - layer): layers all blend towards white
     for share, rad, soft, msh, (lo, hi) in spec:
         r = rad * sz * rng.uniform(0.85, 1.15)
-        n, ai = _count(rng, fl * share, h, w, s), ang + rng.normal(0.0, 4.0)
-        layer = _stamp(rng, h, w, n, lo, hi, r, 0.5 * mo * msh, ai, None if soft is None else soft * r)
+        n, ai = draw_count(rng, fl * share, h, w, s), ang + rng.normal(0.0, 4.0)
+        layer = stamp_spots(rng, h, w, n, lo, hi, r, 0.5 * mo * msh, ai, None if soft is None else soft * r)
         keep *= 1.0 - layer
-    k3 = _chan(keep, c)
+    k3 = channel_of(keep, c)
     snow_white = white * (1.0 - k3)
-    mask = (1.0 - keep > _THR).astype(np.float32)
+    mask = (1.0 - keep > VISIBLE_OPACITY).astype(np.float32)
     if vl > 0:
         mask = np.maximum(mask, vl)
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = _fits(clean, shape) * k3 + snow_white
+        out = fit_to_shape(clean, shape) * k3 + snow_white
         if vl > 0:
             out = out * (1 - vl) + vl * white
         return finish(out, mask)
@@ -273,13 +273,13 @@ def dust_layer(
     """The dust of :func:`dust` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
     (as :func:`dust` draws it), as a function that applies it to such an image."""
     h, w, c = shape
-    sev = _severity(rng, severity)
-    per, r0 = _geometric(rng, spots, 4, 40, sev), max(_around(rng, size, 8, 35, sev) * s, 0.7)
-    npart = _geometric(rng, particles, 60, 600, sev)
-    hz = _around(rng, haze, 0.05, 0.5, sev) if haze is not None or rng.random() < 0.8 * sev else 0.0
+    sev = draw_severity(rng, severity)
+    per, r0 = draw_geometric(rng, spots, 4, 40, sev), max(draw_around(rng, size, 8, 35, sev) * s, 0.7)
+    npart = draw_geometric(rng, particles, 60, 600, sev)
+    hz = draw_around(rng, haze, 0.05, 0.5, sev) if haze is not None or rng.random() < 0.8 * sev else 0.0
     strength = 0.8 + 0.6 * sev  # scales the blotches' opacity
     dark, light = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
-    for _ in range(_count(rng, per, h + 2 * r0, w + 2 * r0, s)):
+    for _ in range(draw_count(rng, per, h + 2 * r0, w + 2 * r0, s)):
         r = max(r0 * float(np.clip(np.exp(rng.normal(0.0, 0.5)), 0.3, 2.5)), 0.7)
         cx, cy = rng.uniform(-r0, w + r0), rng.uniform(-r0, h + r0)
         q, theta = np.exp(rng.uniform(-0.35, 0.35)), rng.uniform(0, np.pi)
@@ -287,36 +287,36 @@ def dust_layer(
         soft, is_dark = rng.uniform(0.5, 1.2), rng.random() < 0.65
         op = min((rng.uniform(0.08, 0.4) if is_dark else rng.uniform(0.06, 0.3)) * strength, 0.9)
         ring = rng.uniform(0.3, 0.8) if rng.random() < 0.3 else 0.0
-        box = _blob(h, w, cx, cy, r * np.sqrt(q), r / np.sqrt(q), theta, harm, 1.0 + soft)
+        box = drop_blob(h, w, cx, cy, r * np.sqrt(q), r / np.sqrt(q), theta, harm, 1.0 + soft)
         if box is None:
             continue
         sl, _, _, _, _, rho = box
-        al = 1.0 - _smoothstep(1.0 - 0.5 * soft, 1.0 + 0.5 * soft, rho)
+        al = 1.0 - smoothstep(1.0 - 0.5 * soft, 1.0 + 0.5 * soft, rho)
         if ring:
-            al = al * (1.0 - ring + ring * _smoothstep(0.3, 0.9, rho))
+            al = al * (1.0 - ring + ring * smoothstep(0.3, 0.9, rho))
         layer = dark if is_dark else light
         layer[sl] += (op * al) * (1.0 - layer[sl])
-    n = _count(rng, npart, h, w, s)
+    n = draw_count(rng, npart, h, w, s)
     fine, coarse = rng.uniform(0.6, 1.0), rng.uniform(1.5, 3.0)  # speck radii at 512
     for rad, share, (lo, hi) in ((fine, 0.7, (0.15, 0.5)), (coarse, 0.3, (0.1, 0.35))):
         m = int(round(share * n))
-        dark = 1.0 - (1.0 - dark) * (1.0 - _stamp(rng, h, w, int(0.75 * m), lo, hi, rad * s))
-        light = 1.0 - (1.0 - light) * (1.0 - _stamp(rng, h, w, m - int(0.75 * m), lo, 0.8 * hi, rad * s))
-    tone = _fill(h, w, _airlight(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c))
-    keep3, light3 = _chan(1.0 - dark, c), _chan(light, c)
-    mask = (1.0 - (1.0 - dark) * (1.0 - light) > _THR).astype(np.float32)
+        dark = 1.0 - (1.0 - dark) * (1.0 - stamp_spots(rng, h, w, int(0.75 * m), lo, hi, rad * s))
+        light = 1.0 - (1.0 - light) * (1.0 - stamp_spots(rng, h, w, m - int(0.75 * m), lo, 0.8 * hi, rad * s))
+    tone = filled(h, w, airlight_colour(np.array([0.95, 0.92, 0.85]) * rng.uniform(0.8, 1.0), c))
+    keep3, light3 = channel_of(1.0 - dark, c), channel_of(light, c)
+    mask = (1.0 - (1.0 - dark) * (1.0 - light) > VISIBLE_OPACITY).astype(np.float32)
     A = v3 = None
     if hz > 0:
-        A = _fill(h, w, _airlight(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c))
+        A = filled(h, w, airlight_colour(np.array([0.75, 0.65, 0.45]) + rng.uniform(-0.05, 0.05, 3), c))
         veil = np.full((h, w), hz, np.float32)
         if rng.random() < 0.5:
-            veil *= 0.6 + 0.8 * _lowfreq(rng, h, w, rng.uniform(1.5, 4.0))
+            veil *= 0.6 + 0.8 * low_frequency_field(rng, h, w, rng.uniform(1.5, 4.0))
         veil = np.clip(veil, 0.0, 1.0)
-        v3 = _chan(veil, c)
+        v3 = channel_of(veil, c)
         mask = np.maximum(mask, veil)
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = _fits(clean, shape) * keep3
+        out = fit_to_shape(clean, shape) * keep3
         out += light3 * (tone - out)
         if v3 is not None:
             out = out * (1.0 - v3) + A * v3
@@ -336,7 +336,7 @@ def _depth(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     yy = np.linspace(0.0, 1.0, gh, dtype=np.float32)[:, None]
     yy = yy + np.float32(tilt) * np.linspace(-0.5, 0.5, gw, dtype=np.float32)[None, :]
     ramp = np.clip((yy - horizon) / (1.0 - horizon), 0.0, 1.0) ** np.float32(gamma)
-    d = 1.0 - (1.0 - near) * ramp + amp * (_lowfreq(rng, gh, gw, rng.uniform(2.0, 5.0)) - 0.5)
+    d = 1.0 - (1.0 - near) * ramp + amp * (low_frequency_field(rng, gh, gw, rng.uniform(2.0, 5.0)) - 0.5)
     d = np.clip(d, 0.0, 1.0).astype(np.float32)
     return d if k == 1 else cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -367,14 +367,14 @@ def haze_layer(rng: np.random.Generator, shape: tuple[int, ...], s: float, *, be
     """The haze of :func:`haze` for an HWC image of ``shape`` (``s`` unused: haze has no sizes),
     drawn from ``rng`` (as :func:`haze` draws it), as a function that applies it to such an image."""
     h, w, c = shape
-    b, a = _pick(rng, beta, 0.3, 1.5), _pick(rng, airlight, 0.7, 1.0)
+    b, a = draw_uniform(rng, beta, 0.3, 1.5), draw_uniform(rng, airlight, 0.7, 1.0)
     t = np.exp(-b * _depth(rng, h, w)).astype(np.float32)
     A = np.full(c, a, np.float32) if c == 1 else np.float32(a) + rng.uniform(-0.03, 0.03, 3).astype(np.float32)
-    t3 = _chan(t, c)
-    airlight_part = _fill(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)
+    t3 = channel_of(t, c)
+    airlight_part = filled(h, w, np.clip(A, 0.0, 1.0)) * (1.0 - t3)
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return finish(_fits(clean, shape) * t3 + airlight_part, 1.0 - t)
+        return finish(fit_to_shape(clean, shape) * t3 + airlight_part, 1.0 - t)
 
     return apply
 
@@ -446,7 +446,7 @@ def weather_mix_layer(
             layers.append(draw(rng, shape, s))
 
     def apply(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out, mask = _fits(clean, shape), np.zeros(shape[:2], np.float32)
+        out, mask = fit_to_shape(clean, shape), np.zeros(shape[:2], np.float32)
         for layer in layers:
             out, m = layer(out)
             mask = np.maximum(mask, m)

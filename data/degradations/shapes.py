@@ -13,17 +13,17 @@ import numpy as np
 #: for, returning ``(degraded, mask)`` as the kind's function does.
 Apply = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-_THR = 0.03  # a layer of opacity <= _THR changes a pixel by at most 0.03 (~7.6/255)
+VISIBLE_OPACITY = 0.03  # a layer of opacity <= VISIBLE_OPACITY changes a pixel by at most 0.03 (~7.6/255)
 
 
-_COARSE_DROPS = 8  # drops of this typical radius (pixels) and more are drawn on a half-resolution grid
+COARSE_DROP_RADIUS = 8  # drops of this typical radius (pixels) and more are drawn on a half-resolution grid
 
 
-def _pick(rng: np.random.Generator, value: float | None, lo: float, hi: float) -> float:
+def draw_uniform(rng: np.random.Generator, value: float | None, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi)) if value is None else float(value)
 
 
-def _severity(rng: np.random.Generator, value: float | str | None) -> float:
+def draw_severity(rng: np.random.Generator, value: float | str | None) -> float:
     """The severity in [0, 1]: ``value``; drawn uniformly from [0, 1] when None, or from [lo, hi]
     when ``value`` is a range written ``"lo-hi"`` (``rain(severity=0.5-1)``: medium to heavy)."""
     lo, hi = _severity_range(value)
@@ -50,7 +50,7 @@ def _severity_range(value: float | str | None) -> tuple[float, float]:
     return lo, hi
 
 
-def _around(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+def draw_around(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
             spread: float = 0.15) -> float:
     """``value``, or a draw near the point ``t`` in [0, 1] of [lo, hi] (jittered by ``spread`` of the range)."""
     if value is not None:
@@ -59,32 +59,32 @@ def _around(rng: np.random.Generator, value: float | None, lo: float, hi: float,
     return lo + (hi - lo) * u
 
 
-def _geometric(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
+def draw_geometric(rng: np.random.Generator, value: float | None, lo: float, hi: float, t: float,
                spread: float = 0.15) -> float:
-    """Like :func:`_around` on a log scale (for counts and densities that span decades)."""
+    """Like :func:`draw_around` on a log scale (for counts and densities that span decades)."""
     if value is not None:
         return float(value)
-    return float(np.exp(_around(rng, None, np.log(lo), np.log(hi), t, spread)))
+    return float(np.exp(draw_around(rng, None, np.log(lo), np.log(hi), t, spread)))
 
 
-def _maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float, hi: float) -> float:
+def draw_maybe(rng: np.random.Generator, value: float | None, p_on: float, lo: float, hi: float) -> float:
     """An optional effect: 0 with probability 1 - p_on, else uniform in [lo, hi]."""
     if value is not None:
         return float(value)
     return float(rng.uniform(lo, hi)) if rng.random() < p_on else 0.0
 
 
-def _expected_count(per_512: float, h: float, w: float, s: float) -> float:
+def expected_count(per_512: float, h: float, w: float, s: float) -> float:
     """The mean number of ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
     return max(per_512, 0.0) * h * w / (512.0 * s) ** 2
 
 
-def _count(rng: np.random.Generator, per_512: float, h: float, w: float, s: float) -> int:
+def draw_count(rng: np.random.Generator, per_512: float, h: float, w: float, s: float) -> int:
     """Poisson count for ``per_512`` items per 512x512 area (in scaled units) on h x w pixels."""
-    return int(rng.poisson(_expected_count(per_512, h, w, s)))
+    return int(rng.poisson(expected_count(per_512, h, w, s)))
 
 
-def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
+def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of an HW or HWC array; wide blurs run on a coarser grid (they leave no fine detail)."""
     if sigma < 0.3:
         return x
@@ -98,26 +98,26 @@ def _gblur(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(x.shape)
 
 
-def _fits(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def fit_to_shape(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``image``, checked to be of the ``shape`` a layer was drawn for (ValueError otherwise)."""
     if image.shape != tuple(shape):
         raise ValueError(f"a weather layer drawn for shape {tuple(shape)} cannot apply to an image of {image.shape}")
     return image
 
 
-def _chan(x: np.ndarray, c: int) -> np.ndarray:
+def channel_of(x: np.ndarray, c: int) -> np.ndarray:
     """HW array as HWC with c channels (a real copy for RGB: numpy broadcasting over a last axis of
     3 is several times slower than an elementwise op on same-shape arrays)."""
     return cv2.merge([x, x, x]) if c == 3 else x[..., None]
 
 
-def _fill(h: int, w: int, colour: np.ndarray) -> np.ndarray:
-    """HWC image of one colour (per-channel constants broadcast slowly, like _chan)."""
+def filled(h: int, w: int, colour: np.ndarray) -> np.ndarray:
+    """HWC image of one colour (per-channel constants broadcast slowly, like channel_of)."""
     planes = [np.full((h, w), v, np.float32) for v in np.asarray(colour, np.float32).tolist()]
     return cv2.merge(planes).reshape(h, w, -1)
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t = ((x - e0) * (1.0 / max(e1 - e0, 1e-6))).clip(0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
@@ -135,7 +135,7 @@ def _kernel(radius: float, half_len: float, angle: float, soft: float | None = N
     along = x * np.float32(np.sin(th)) + y * np.float32(np.cos(th))
     across = x * np.float32(np.cos(th)) - y * np.float32(np.sin(th))
     d = np.sqrt(across * across + np.maximum(np.abs(along) - half_len, 0.0) ** 2)
-    k = np.exp(-0.5 * (d / radius) ** 2) if soft is None else 1.0 - _smoothstep(radius - soft, radius + soft, d)
+    k = np.exp(-0.5 * (d / radius) ** 2) if soft is None else 1.0 - smoothstep(radius - soft, radius + soft, d)
     if taper > 0 and half_len > 0.5:
         k = k * (1.0 - taper * np.clip(np.abs(along) / half_len, 0.0, 1.0) ** 2)
     return (k / max(float(k.max()), 1e-6)).astype(np.float32)
@@ -158,7 +158,7 @@ def _at_least_thin(lo: float, hi: float, radius: float, fade: float) -> tuple[fl
     return lo * dim, hi * dim, 0.4
 
 
-def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
+def stamp_spots(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: float, radius: float,
            half_len: float = 0.0, angle: float = 0.0, soft: float | None = None, taper: float = 0.0,
            fade: float = 1.0) -> np.ndarray:
     """``n`` random points of opacity in [lo, hi] stamped with a peak-1 :func:`_kernel`; HW in [0, 1].
@@ -185,10 +185,10 @@ def _stamp(rng: np.random.Generator, h: int, w: int, n: int, lo: float, hi: floa
     return np.clip(layer, 0.0, 1.0)
 
 
-def _streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, hi: float, radius: float,
+def draw_streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, hi: float, radius: float,
              half_len: float, angle: float, soft: float | None = None, taper: float = 0.0,
              fade: float = 1.0) -> np.ndarray:
-    """Long capsules like :func:`_stamp`'s (streaks of rain), about ``mean`` of them per h x w area, of
+    """Long capsules like :func:`stamp_spots`'s (streaks of rain), about ``mean`` of them per h x w area, of
     opacity in [lo, hi]; HW float32 in [0, 1].
 
     Drawn in a frame turned by ``angle``, where a streak runs down a column: seeds are spread over
@@ -199,14 +199,14 @@ def _streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, h
     cheap filters instead of one large 2-D filter. The cross profile is Gaussian of sigma
     ``radius`` (``soft`` None) or flat to ``radius`` with an edge ``soft`` wide (averaged over each
     pixel: the width stays 2 * radius when it is under a pixel or two); ``taper`` in
-    [0, 1] dims the ends; thinner than 0.4 pixel as :func:`_stamp`."""
+    [0, 1] dims the ends; thinner than 0.4 pixel as :func:`stamp_spots`."""
     lo, hi, radius = _at_least_thin(lo, hi, radius, fade)
     if soft is None:
         cross = _gaussian_row(radius)
     else:  # averaged over each pixel (eight samples): a thin flat profile keeps its width 2 * radius
         m = int(np.ceil(radius + soft))
         x = np.arange(-m, m + 1, dtype=np.float32)[:, None] + (np.arange(8, dtype=np.float32) - 3.5) / 8
-        cross = (1.0 - _smoothstep(radius - soft, radius + soft, np.abs(x))).mean(axis=1).astype(np.float32)
+        cross = (1.0 - smoothstep(radius - soft, radius + soft, np.abs(x))).mean(axis=1).astype(np.float32)
     m = cross.size // 2
     # the streak's length: its ends fall to half where the capsule's do
     length = max(half_len + (1.18 * radius if soft is None else radius) - 0.5, 0.0)
@@ -242,7 +242,7 @@ def _streaks(rng: np.random.Generator, h: int, w: int, mean: float, lo: float, h
     return np.clip(layer, 0.0, 1.0, out=layer)
 
 
-def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarray:
+def low_frequency_field(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarray:
     """Smooth random HW field in [0, 1] with about ``cells`` blobs across the short side."""
     short = min(h, w)
     gh, gw = max(2, int(round(cells * h / short))), max(2, int(round(cells * w / short)))
@@ -251,7 +251,7 @@ def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: float) -> np.ndarr
     return (f - lo) / (hi - lo) if hi > lo else np.zeros((h, w), np.float32)
 
 
-def _airlight(rgb: Sequence[float], c: int) -> np.ndarray:
+def airlight_colour(rgb: Sequence[float], c: int) -> np.ndarray:
     a = np.asarray(rgb, np.float32)
     return np.float32(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]).reshape(1) if c == 1 else a
 
@@ -277,14 +277,14 @@ def _outline(X: np.ndarray, Y: np.ndarray, co, si, a, b, w3c, w3s, w4c, w4s) -> 
     return u, v, radial / wob
 
 
-def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float,
+def drop_blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float,
           harm: Sequence[float], reach: float, up: float = 0.0):
     """Local frame of an irregular ellipse (semi-axes a, b, rotated by theta) in its bounding box.
 
     Returns ``(slices, X, Y, u, v, rho)`` or None when the box misses the image: X, Y are offsets
     from the centre (a row and a column: u, v and rho broadcast them), u, v the rotated ones, rho the
-    normalised radius (1 on the outline). For a few large blobs; many small ones: :func:`_blobs`."""
-    x0, y0, nx, ny = (int(v) for v in _boxes(h, w, cx, cy, a, b, theta, reach, up))
+    normalised radius (1 on the outline). For a few large blobs; many small ones: :func:`drop_blobs`."""
+    x0, y0, nx, ny = (int(v) for v in drop_boxes(h, w, cx, cy, a, b, theta, reach, up))
     if nx == 0 or ny == 0:
         return None
     X = (np.arange(x0, x0 + nx, dtype=np.float32) - np.float32(cx))[None, :]
@@ -295,14 +295,14 @@ def _blob(h: int, w: int, cx: float, cy: float, a: float, b: float, theta: float
     return (slice(y0, y0 + ny), slice(x0, x0 + nx)), X, Y, u, v, rho
 
 
-def _per_element(count: np.ndarray, *values: np.ndarray) -> np.ndarray:
+def per_element(count: np.ndarray, *values: np.ndarray) -> np.ndarray:
     """Per-blob values (1-D arrays of length n) as float32 rows of per-element values, each repeated
-    ``count`` times (the elements of :func:`_blobs`, blob after blob)."""
+    ``count`` times (the elements of :func:`drop_blobs`, blob after blob)."""
     return np.repeat(np.stack(values).astype(np.float32), count, axis=1)
 
 
 class Blobs(NamedTuple):
-    """The pixels of many blobs' bounding boxes, flat: blob after blob, row-major within a box (see :func:`_blobs`)."""
+    """The pixels of many blobs' bounding boxes, flat: blob after blob, row-major within a box (see :func:`drop_blobs`)."""
 
     blob: np.ndarray  # (N,) intp: the blob each element belongs to
     pix: np.ndarray  # (N,) intp: its pixel, y * w + x
@@ -313,9 +313,9 @@ class Blobs(NamedTuple):
     rho: np.ndarray  # (N,) float32: the normalised radius, 1 on the outline
 
 
-def _boxes(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
+def drop_boxes(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
            reach: float | np.ndarray, up: float | np.ndarray = 0.0) -> tuple[np.ndarray, ...]:
-    """The boxes of :func:`_blob` for n blobs (1-D parameter arrays) in an h x w image: ``(x0, y0, nx, ny)``,
+    """The boxes of :func:`drop_blob` for n blobs (1-D parameter arrays) in an h x w image: ``(x0, y0, nx, ny)``,
     intp, the first column and row and the box's width and height (0 where it misses the image)."""
     ext = np.maximum(a, b) * reach + 2.0
     side = ext + np.abs(np.sin(theta)) * up
@@ -326,9 +326,9 @@ def _boxes(h: int, w: int, cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.
     return x0, y0, np.maximum(x1 - x0, 0), np.maximum(y1 - y0, 0)
 
 
-def _chunks(count: np.ndarray, limit: int = 1 << 19) -> list[slice]:
+def chunks(count: np.ndarray, limit: int = 1 << 19) -> list[slice]:
     """Runs of consecutive blobs whose boxes (``count`` pixels each) hold at most ``limit`` pixels in
-    all (a blob alone may hold more): what :func:`_blobs` takes at once, to bound its memory."""
+    all (a blob alone may hold more): what :func:`drop_blobs` takes at once, to bound its memory."""
     ends = np.cumsum(count)
     bounds, start = [], 0
     while start < count.size:
@@ -338,19 +338,19 @@ def _chunks(count: np.ndarray, limit: int = 1 << 19) -> list[slice]:
     return bounds
 
 
-def _blobs(w: int, boxes: tuple[np.ndarray, ...], cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray,
+def drop_blobs(w: int, boxes: tuple[np.ndarray, ...], cx: np.ndarray, cy: np.ndarray, a: np.ndarray, b: np.ndarray,
            theta: np.ndarray, harm: np.ndarray) -> Blobs:
-    """:func:`_blob` for n blobs at once (1-D float64 parameter arrays of length n, ``harm`` (n, 4)) in an
-    image w pixels wide, their ``boxes`` from :func:`_boxes` (which the caller has: it takes the blobs in
-    :func:`_chunks` of them): one pass of numpy operations over all the boxes' pixels, faster than a pass
-    per blob for many small blobs (values equal to :func:`_blob`'s). A blob whose box misses the image
+    """:func:`drop_blob` for n blobs at once (1-D float64 parameter arrays of length n, ``harm`` (n, 4)) in an
+    image w pixels wide, their ``boxes`` from :func:`drop_boxes` (which the caller has: it takes the blobs in
+    :func:`chunks` of them): one pass of numpy operations over all the boxes' pixels, faster than a pass
+    per blob for many small blobs (values equal to :func:`drop_blob`'s). A blob whose box misses the image
     has no elements. Memory grows with the boxes' pixels."""
     x0, y0, nx, ny = boxes
     count = nx * ny
     blob = np.repeat(np.arange(count.size), count)
     h0, p3, h2, p4 = harm.T
     # per-element parameters, float32 as the one-blob form has them (python floats against float32 arrays)
-    start, nxe, x0e, y0e, cxe, cye, co, si, ae, be, w3c, w3s, w4c, w4s = _per_element(
+    start, nxe, x0e, y0e, cxe, cye, co, si, ae, be, w3c, w3s, w4c, w4s = per_element(
         count, np.cumsum(count) - count, nx, x0, y0, cx, cy, np.cos(theta), np.sin(theta), a, b, h0 * np.cos(p3),
         h0 * np.sin(p3), h2 * np.cos(p4), 4.0 * h2 * np.sin(p4))
     # each element's place in its box, row by row, in float32 (exact: boxes of < 2**24 pixels)
