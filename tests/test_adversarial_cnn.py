@@ -84,8 +84,20 @@ def test_an_adversarial_unet_starts_from_a_supervised_run_with_a_fresh_discrimin
     assert released["model"] == "unet" and not any("parametrizations" in k for k in released["weights"])
     saved = json.loads(card.read_text())
     assert [stage["start"] for stage in saved["lineage"]] == ["scratch", "last.pt"]
+    assert saved["losses"] == {"content": "l1", "adversarial_weight": 0.05}  # the card says a discriminator took part
     assert json.loads((tmp_path / "gan" / "config.json").read_text())["adversarial"] is True
     drop_checkpoints(tmp_path)
+
+
+def test_a_card_says_what_the_network_was_trained_against():
+    from agan.methods.card_fields import limitations_of
+
+    gan = {"model": "attentive-gan", "status": "stable", "command": "x", "evaluations": []}
+    warm_up = limitations_of({**gan, "losses": {"perceptual": "vgg", "adversarial_weight": 0.0}})
+    assert any("without its discriminator" in line for line in warm_up)
+    assert not any("perceptual" in line for line in warm_up)  # the card's record, not its command, says so
+    full = limitations_of({**gan, "losses": {"perceptual": "none", "adversarial_weight": 0.01}})
+    assert any("perceptual" in line for line in full) and not any("discriminator" in line for line in full)
 
 
 def test_the_recipe_command_of_an_adversarial_run_repeats_the_flag(tmp_path):

@@ -66,13 +66,17 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _limitations(card: dict[str, Any]) -> list[str]:
+def limitations_of(card: dict[str, Any]) -> list[str]:
     """What the card's own record says a user must know: status, training choices, losses to the input."""
     found = []
     if card.get("status") == "preview":
         found.append("a preview: a short training run, which can lose to its input (the evaluations below say where)")
-    if card.get("model") == "attentive-gan" and "--perceptual vgg" not in str(card.get("command", "")):
+    perceptual = card.get("losses", {}).get("perceptual")  # older cards say it only in their command
+    if card.get("model") == "attentive-gan" and (perceptual == "none" if perceptual is not None
+                                                 else "--perceptual vgg" not in str(card.get("command", ""))):
         found.append("trained without the paper's VGG16 perceptual loss (its ImageNet weights were not at hand)")
+    if card.get("losses", {}).get("adversarial_weight") == 0:
+        found.append("trained without its discriminator (GAN weight 0: the warm-up stage of the generator alone)")
     for evaluation in card.get("evaluations", []):
         rows = {r["kind"]: r for r in evaluation["results"]}
         model, given = rows.get("model"), rows.get("input")
@@ -95,7 +99,7 @@ def hub_fields(card: dict[str, Any], weights: str | Path) -> dict[str, Any]:
         "license": dict(_LICENCE),
         "intended_use": uses.get("intended_use", ""),
         "out_of_scope": list(uses.get("out_of_scope", [])),
-        "limitations": _limitations(card),
+        "limitations": limitations_of(card),
         "citation": list(CITATIONS.get(card["model"], [])),
         "input": (f"{'RGB' if channels == 3 else 'grey'} images of any size: agan.load(name)(image) takes HWC uint8, "
                   f"uint16 or float in [0, 1]; agan.load(name).module takes NCHW float32 in [0, 1], padded inside "

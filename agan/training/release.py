@@ -194,12 +194,24 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         "hardware": record["hardware"],
         "training_seconds": record["training_seconds"],
         "command": command or recipe_command(_recipe_of(run, name), config),
+        "losses": _losses(config),
         "validation": validation,
         "note": note,
         "evaluations": [],
         "released": time.strftime("%Y-%m-%d"),
         "agan": _version(),
     }
+
+
+def _losses(config: dict[str, Any]) -> dict[str, Any]:
+    """What the network was trained against, for the card: its content loss or the GAN's perceptual
+    loss, and the GAN term's weight when a discriminator took part."""
+    adversarial = config["model"] == "attentive-gan" or bool(config.get("adversarial"))
+    losses: dict[str, Any] = ({"perceptual": config.get("perceptual", "vgg")} if config["model"] == "attentive-gan"
+                              else {"content": config.get("loss", "mse")})
+    if adversarial:
+        losses["adversarial_weight"] = config.get("adversarial_weight", 0.01)
+    return losses
 
 
 def _hardware(devices: list[str]) -> list[str]:
