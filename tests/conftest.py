@@ -50,6 +50,17 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """A folder of four small scenes (48x56 RGB PNG) to train on, shared by a test module's runs."""
+    from agan.data.io import write_image
+
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(4):
+        write_image(folder / f"p{i}.png", scene(48, 56, seed=i))
+    return folder
+
+
 def drop_checkpoints(folder):
     """Delete the ``.pt`` files under ``folder`` once a test has checked them (pytest keeps its last
     three temporary folders; a GAN's training checkpoints take tens of MB)."""

@@ -6,10 +6,9 @@ import math
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import drop_checkpoints, scene
+from conftest import drop_checkpoints
 
 from agan.cli import main
-from agan.data.io import write_image
 from agan.errors import InputError
 from agan.nets.checkpoints import load_checkpoint
 from agan.nets.patch_discriminator import PatchDiscriminator
@@ -20,14 +19,6 @@ from agan.training.engine import Trainer
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = {"dncnn": {"depth": 5, "width": 16}, "unet": {"width": 8, "depth": 2}}
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    for i in range(4):
-        write_image(folder / f"p{i}.png", scene(48, 56, seed=i))
-    return folder
 
 
 def _config(model, photos, out, **overrides):

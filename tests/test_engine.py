@@ -29,14 +29,6 @@ SMALL = {
 }
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    for i in range(4):
-        write_image(folder / f"p{i}.png", scene(48, 56, seed=i))
-    return folder
-
-
 def _config(model, photos, out, **overrides):
     settings = {"data": f"synthetic:gaussian(sigma=25):{photos}", "out": str(out), "model_args": SMALL[model],
                 "iters": 30, "batch": 2, "patch": 32, "lr": 2e-3, "log_every": 5, "save_every": 10,
