@@ -117,6 +117,7 @@ def release_options(function: Callable) -> Callable:
         click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path)),
         click.argument("name"),
         click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True, help="Which checkpoint of RUN/checkpoints/ (a run without them: RUN/release/NAME.pt)."),
+        click.option("--live", is_flag=True, help="Release the network's own weights at the checkpoint's step, not their EMA (for a short stage whose EMA still holds much of its starting weights)."),
         click.option("--status", type=click.Choice(["preview", "stable"]), default="preview", show_default=True, help="preview: a short or weak run, said so wherever it is used."),
         click.option("--note", default=None, help="A sentence for the card on what the figures do not say (e.g. how the run ended)."),
         click.option("--evaluate", "specs", multiple=True, help="A data spec to score the released file on; repeatable."),

@@ -50,9 +50,9 @@ def train(model: str, data_spec: str | None, val_spec: str | None, out: Path, co
 
 @click.command("release")
 @release_options
-def release_command(run: Path, name: str, checkpoint: str, status: str, note: str | None, specs: tuple[str, ...],
-                    compare: tuple[str, ...], data_root: Path | None, cache: Path | None, out: Path | None,
-                    device: str) -> None:
+def release_command(run: Path, name: str, checkpoint: str, live: bool, status: str, note: str | None,
+                    specs: tuple[str, ...], compare: tuple[str, ...], data_root: Path | None, cache: Path | None,
+                    out: Path | None, device: str) -> None:
     """Release RUN as the shipped model NAME: fp16 weights and a model card with its evaluations.
 
     The card records the run's data (relative to the data folder), steps
@@ -69,7 +69,7 @@ def release_command(run: Path, name: str, checkpoint: str, status: str, note: st
 
     weights, card = make_release(run, name, out=out, checkpoint=checkpoint, status=status, note=note, specs=specs,
                                  compare=compare, data_root=data_root, device=device_name(device), cache=cache,
-                                 progress=sys.stderr.isatty(), echo=click.echo)
+                                 progress=sys.stderr.isatty(), echo=click.echo, live=live)
     click.echo(f"released {name}: {weights} and {card}")
 
 @click.command()

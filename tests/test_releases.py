@@ -19,6 +19,7 @@ from agan.data.spec import SpecError
 from agan.evaluation.compare import MetricOptions, RowCache, run_methods
 from agan.methods import shipped as pretrained
 from agan.methods.registry import Method, build_method
+from agan.nets.checkpoints import CheckpointError, load_checkpoint
 from agan.training import release
 from agan.training.config import resolve_config
 from agan.training.engine import Trainer
@@ -209,3 +210,20 @@ def test_a_fine_tuned_card_shows_each_stage_and_one_cpu_entry():
                         {"start": "m", "steps": 40, "hardware": "cpu, 2 threads", "minutes": 2.0}]}
     row = models_table({"m": card}).splitlines()[2]
     assert "100 steps on 1 x GPU, 9.5 min; then fine-tuned (`--init`) 40 steps on cpu, 2 threads, 2.0 min" in row
+
+
+def test_a_release_holds_the_ema_or_with_live_the_network_s_own_weights(tmp_path, photos):
+    config = resolve_config("dncnn", {"data": f"synthetic:gaussian(sigma=25):{photos}", "out": str(tmp_path / "run"),
+                                      "model_args": {"depth": 3, "width": 8}, "iters": 4, "batch": 2, "patch": 32,
+                                      "save_every": 4, "ema": 0.9})
+    Trainer(config, log=lambda *_: None).fit()
+    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    for live, expected in ((False, last["weights"]), (True, last["training"]["model"])):
+        weights, card = release.make_release(tmp_path / "run", "dncnn-gray-s25", out=tmp_path / str(live),
+                                             checkpoint="last", data_root=photos.parent, echo=lambda *_: None, live=live)
+        shipped = load_checkpoint(weights)["weights"]
+        assert all(torch.equal(shipped[k], v.half()) for k, v in expected.items() if v.is_floating_point())
+        assert json.loads(card.read_text())["released_weights"] == ("live" if live else "ema")
+    assert not all(torch.equal(last["weights"][k], v) for k, v in last["training"]["model"].items())
+    with pytest.raises(CheckpointError, match="no training state"):
+        release.release(weights, "dncnn-gray-s25", {}, tmp_path / "again", live=True)

@@ -115,17 +115,28 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return payload
 
 
-def release_checkpoint(source: str | Path, destination: str | Path, *, half: bool = False, **extra: Any) -> Path:
+def release_checkpoint(source: str | Path, destination: str | Path, *, half: bool = False, live: bool = False,
+                       **extra: Any) -> Path:
     """Copy a training checkpoint without its training state (optionally in fp16) for shipping.
 
     Args:
         source: a training or release checkpoint.
         destination: the release file to write.
         half: store floating-point weights as float16 (loaded back as float32 by the model).
+        live: ship the network's own weights at the checkpoint's step (its training state's) instead
+            of ``weights`` (their EMA, when the run kept one).
         **extra: JSON-able entries to add, e.g. ``card={...}``.
+
+    Raises:
+        CheckpointError: ``live`` for a checkpoint without a training state.
     """
     payload = load_checkpoint(source)
     weights = payload["weights"]
+    if live:
+        training = payload.get("training") or {}
+        if "model" not in training:
+            raise CheckpointError(f"{source}: holds no training state, so no live weights to release")
+        weights = training["model"]
     if half:
         weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
     kept = {k: v for k, v in payload.items() if k not in ("format", "model", "model_args", "weights", "training")}

@@ -195,6 +195,7 @@ def card_from_run(run: str | Path, name: str, *, data_root: str | Path, status: 
         "training_seconds": record["training_seconds"],
         "command": command or recipe_command(_recipe_of(run, name), config),
         "losses": _losses(config),
+        "ema": config.get("ema"),
         "validation": validation,
         "note": note,
         "evaluations": [],
@@ -321,11 +322,12 @@ def evaluate_release(weights: str | Path, name: str, spec: str, compare: tuple[s
 
 
 def release(checkpoint: str | Path, name: str, card: dict[str, Any],
-            folder: str | Path | None = None) -> tuple[Path, Path]:
+            folder: str | Path | None = None, *, live: bool = False) -> tuple[Path, Path]:
     """Write the release ``name``: the checkpoint's weights as fp16, and the card beside them.
 
     The weights written are the checkpoint's ``weights`` (the EMA ones when
-    the run kept an EMA); integer buffers stay as they are. Both files are
+    the run kept an EMA), or with ``live`` the network's own weights at its
+    step; integer buffers stay as they are. Both files are
     written atomically; the card gets the architecture, ``parameters`` and ``file_mb``.
 
     Returns:
@@ -339,7 +341,7 @@ def release(checkpoint: str | Path, name: str, card: dict[str, Any],
     payload = load_checkpoint(checkpoint)
     architecture = get_architecture(payload["model"])
     network = architecture.build(**architecture.checkpoint_args(payload))
-    release_checkpoint(checkpoint, weights_path, half=True)
+    release_checkpoint(checkpoint, weights_path, half=True, live=live)
     card = {**card, "name": name, "model": payload["model"], "model_args": payload["model_args"],
             "parameters": count_parameters(network), "weights": "fp16",
             "file_mb": round(weights_path.stat().st_size / 2**20, 2)}
@@ -361,8 +363,10 @@ def default_data_root() -> Path:
 def make_release(run: str | Path, name: str, *, out: str | Path | None = None, checkpoint: str = "best",
                  status: str = "preview", note: str | None = None, specs: tuple[str, ...] = (),
                  compare: tuple[str, ...] = (), data_root: str | Path | None = None, device: str = "cpu",
-                 cache: str | Path | None = None, progress: bool = False, echo=print) -> tuple[Path, Path]:
+                 cache: str | Path | None = None, progress: bool = False, echo=print,
+                 live: bool = False) -> tuple[Path, Path]:
     """Release ``run`` as ``name`` into ``out``: weights, card, and the card's evaluations on ``specs``.
+    ``live``: the network's own weights at the checkpoint's step rather than their EMA (the card says which).
 
     Everything is made in a staging folder inside ``out`` and renamed into
     place at the end, so a failed evaluation leaves the previous release whole.
@@ -377,10 +381,12 @@ def make_release(run: str | Path, name: str, *, out: str | Path | None = None, c
         portable_spec(spec, data_root)  # a spec the card could not name fails before any work
     source = find_checkpoint(run, name, checkpoint)
     card = card_from_run(run, name, data_root=data_root, status=status, note=note)
+    if card.get("ema") or live:  # which weights of the checkpoint the release holds
+        card["released_weights"] = "live" if live else "ema"
     final_weights, final_card = release_paths(name, out)
     staging = final_weights.parent / f".staging-{name}-{os.getpid()}"
     try:
-        weights, card_path = release(source, name, card, staging)
+        weights, card_path = release(source, name, card, staging, live=live)
         card = json.loads(card_path.read_text())
         row_cache = RowCache(cache) if cache is not None else None
         for spec in specs:

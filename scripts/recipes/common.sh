@@ -4,6 +4,8 @@
 #   RELEASE_RUN  release this run folder (trained elsewhere, e.g. a folder of ../shared/models/) instead of training
 #   STATUS       the card's status: preview (default) or stable
 #   NOTE         a sentence for the card on what the figures do not say
+#   CHECKPOINT   which checkpoint to release: best (default) or last
+#   LIVE         set to 1 to release the network's own weights rather than their EMA (agan release --live)
 #   SKIP_RELEASE set to 1 to train only (scripts/train_on_gpu.sh releases without the evaluations)
 #   WEIGHTS      folder to release into (default agan/weights, what the package ships)
 # Extra arguments to a recipe go to `agan train` (e.g. --max-minutes 60 to train in sessions:
@@ -54,5 +56,6 @@ release() {
     shift 2
     [ "${SKIP_RELEASE:-0}" = 1 ] && return 0
     agan release "$run" "$name" --status "${STATUS:-preview}" ${NOTE:+--note "$NOTE"} --data-root "$DATA" \
+        --checkpoint "${CHECKPOINT:-best}" $([ "${LIVE:-0}" = 1 ] && echo --live) \
         --cache "$RUNS/filter-scores.jsonl" ${WEIGHTS:+--out "$WEIGHTS"} "$@"
 }
