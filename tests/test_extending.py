@@ -116,3 +116,21 @@ def test_a_network_of_your_own_restores_without_an_entry():
     with pytest.raises(ValueError, match="ToyNet is not one of agan's architectures"):
         architecture_of(model)
     assert ModelRestorer(model, precision="fp32")(scene(20, 24, 3)).shape == (20, 24, 3)
+
+
+def test_a_new_gan_loss_term_is_one_entry(monkeypatch):
+    from agan.nets import AttentiveDiscriminator, AttentiveGenerator
+    from agan.training.config import TrainConfig
+    from agan.training.steps import build_step
+
+    monkeypatch.setitem(loss_terms.GAN_GENERATOR, "tv", loss_terms.LossTerm(0.5, _total_variation))
+    config = TrainConfig(model="attentive-gan", data="x", out="y", patch=32, perceptual="none")
+    torch.manual_seed(0)
+    step = build_step(config, AttentiveGenerator(**SMALL["attentive-gan"]), AttentiveDiscriminator(), None,
+                      torch.device("cpu"))
+    clean = torch.rand(2, 3, 32, 32)
+    degraded = (clean + 0.2 * torch.rand_like(clean)).clamp(0, 1)
+    mask = (degraded - clean).abs().amax(1, keepdim=True).gt(0.1).float()
+    terms = step.run(degraded, clean, mask)
+    expected = terms["attention"] + terms["multiscale"] + 0.01 * terms["adversarial"] + 0.5 * terms["tv"]
+    assert terms["g_total"] == pytest.approx(expected, rel=1e-5) and "d_total" in terms
