@@ -192,3 +192,34 @@ def test_the_weather_mix_draws_drops_at_the_focus_asked_and_keeps_its_default_st
     assert len(drawn) == 3  # each image its own focus (and drops)
     with pytest.raises(ValueError, match="focus must be"):
         degrade(clean, "weather-mix(focus=2)", np.random.default_rng(0))
+
+
+def test_gaussian_noise_levels_are_drawn_from_the_range_asked():
+    flat = np.full((64, 64, 3), 0.5, np.float32)
+    levels = [float((degrade(flat, "gaussian(low=20,high=30,clip=false)", np.random.default_rng(i))[0] - flat).std())
+              * 255 for i in range(20)]
+    assert 19 < min(levels) and max(levels) < 31 and max(levels) - min(levels) > 3
+    clean, _ = degrade(flat, "gaussian(low=0,high=0)", np.random.default_rng(0))
+    assert np.array_equal(clean, flat)
+    default, _ = degrade(flat, "gaussian", np.random.default_rng(3))
+    same, _ = degrade(flat, "gaussian(low=5,high=50)", np.random.default_rng(3))
+    assert np.array_equal(default, same)  # the defaults are the old range, drawn the same way
+    with pytest.raises(ValueError, match="0 <= low <= high"):
+        degrade(flat, "gaussian(low=30,high=20)", np.random.default_rng(0))
+
+
+def test_noise_mix_draws_only_the_kinds_among_and_keeps_its_default_stream(monkeypatch):
+    from agan.data.degradations import noise
+
+    clean = scene(48, 64, seed=2)
+    before = degrade(clean, "noise-mix", np.random.default_rng(4))[0]
+    called = []
+    for name, function in list(noise._MIXABLE.items()):
+        monkeypatch.setitem(noise._MIXABLE, name, lambda image, rng, _n=name, _f=function: called.append(_n) or _f(image, rng))
+    assert np.array_equal(degrade(clean, "noise-mix", np.random.default_rng(4))[0], before)
+    called.clear()
+    for seed in range(30):
+        degrade(clean, "noise-mix(among=gaussian|jpeg)", np.random.default_rng(seed))
+    assert set(called) == {"gaussian", "jpeg"}
+    with pytest.raises(ValueError, match="unknown noise kinds"):
+        degrade(clean, "noise-mix(among=rain)", np.random.default_rng(0))

@@ -57,9 +57,10 @@ def _dense(cleans: np.ndarray) -> np.ndarray:
 
 
 def gaussian(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], *, sigma: float | None = None,
-             clip: bool = True) -> Batch:
-    """:func:`noise.gaussian` for a batch: sigma drawn per patch from [5, 50] unless given."""
-    scale = _levels(rng, len(cleans), 5, 50, sigma) / np.float32(255.0)
+             clip: bool = True, low: float = 5.0, high: float = 50.0) -> Batch:
+    """:func:`noise.gaussian` for a batch: sigma drawn per patch from [low, high] (5 to 50) unless given."""
+    noise.check_sigma_range(low, high)
+    scale = _levels(rng, len(cleans), low, high, sigma) / np.float32(255.0)
     out = _standard_normal(rng, cleans.shape)
     out *= scale
     out += cleans
@@ -204,10 +205,11 @@ BATCHED: dict[str, Callable[..., Batch]] = {
 
 
 def noise_mix(cleans: np.ndarray, rng: np.random.Generator, sides: Sequence[int], *,
-              kinds: int | None = None) -> Batch:
-    """:func:`noise.noise_mix` for a batch: each patch gets 1-3 kinds (or ``kinds``), drawn uniformly
-    without repeats, applied in camera-pipeline order; each kind runs once for all the patches that drew it."""
-    n, order = len(cleans), noise._PIPELINE_ORDER
+              kinds: int | None = None, among: str | None = None) -> Batch:
+    """:func:`noise.noise_mix` for a batch: each patch gets 1-3 kinds (or ``kinds``) of the pool (all, or
+    ``among``), drawn uniformly without repeats, applied in camera-pipeline order; each kind runs once for
+    all the patches that drew it."""
+    n, order = len(cleans), noise.mix_pool(among)
     counts = rng.integers(1, 4, n) if kinds is None else np.full(n, min(int(kinds), len(order)))
     ranks = rng.random((n, len(order))).argsort(axis=1).argsort(axis=1)
     chosen = ranks < counts[:, None]  # a uniformly random subset of counts[i] kinds per patch

@@ -32,23 +32,32 @@ def _draw(rng: np.random.Generator, low: float, high: float, value: float | None
     return float(rng.uniform(low, high)) if value is None else float(value)
 
 
+def check_sigma_range(low: float, high: float) -> None:
+    """ValueError unless ``0 <= low <= high`` (a range of noise levels on the 0-255 scale)."""
+    if not 0 <= low <= high:
+        raise ValueError(f"the noise level range must have 0 <= low <= high, got low={low}, high={high}")
+
+
 def gaussian(
-    clean: np.ndarray, rng: np.random.Generator, *, sigma: float | None = None, clip: bool = True
+    clean: np.ndarray, rng: np.random.Generator, *, sigma: float | None = None, clip: bool = True,
+    low: float = 5.0, high: float = 50.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Additive white Gaussian noise, independent per pixel and channel.
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        sigma: standard deviation on the 0-255 scale; default drawn from [5, 50].
+        sigma: standard deviation on the 0-255 scale; default drawn from [``low``, ``high``].
         clip: clip to [0, 1] like a real photo. The published denoising tables
             (DnCNN, BM3D on Set12/BSD68) do not clip: ``clip=False`` reproduces them.
+        low, high: the range sigma is drawn from (5 to 50; a blind denoiser's 0 to 55, as CDnCNN-B's).
 
     Returns:
         ``(degraded, mask)``; the mask is all ones.
     """
     clean = check_image(clean)
-    sigma = _draw(rng, 5, 50, sigma)
+    check_sigma_range(low, high)
+    sigma = _draw(rng, low, high, sigma)
     noise = rng.standard_normal(clean.shape, dtype=np.float32)
     noise *= np.float32(sigma / 255.0)
     return finish(clean + noise, _dense_mask(clean), clip=clip)
@@ -319,28 +328,44 @@ _MIXABLE = {
 _PIPELINE_ORDER = ("blur", "poisson", "gaussian", "speckle", "salt-pepper", "scribble", "jpeg")
 
 
+def mix_pool(among: str | None) -> tuple[str, ...]:
+    """The kinds :func:`noise_mix` draws from, in pipeline order: all of them, or those named in
+    ``among`` (joined by ``|``, ``,`` or ``/``); ValueError naming an unknown one."""
+    if among is None:
+        return _PIPELINE_ORDER
+    named = {n.strip() for n in str(among).replace("|", ",").replace("/", ",").split(",") if n.strip()}
+    unknown = named - set(_PIPELINE_ORDER)
+    if unknown or not named:
+        raise ValueError(f"unknown noise kinds {sorted(unknown)} in among; known: {', '.join(_PIPELINE_ORDER)}")
+    return tuple(name for name in _PIPELINE_ORDER if name in named)
+
+
 def noise_mix(
-    clean: np.ndarray, rng: np.random.Generator, *, kinds: int | None = None
+    clean: np.ndarray, rng: np.random.Generator, *, kinds: int | None = None, among: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """1-3 noise kinds drawn at random, each with random parameters.
 
     The kinds are drawn from gaussian, salt-pepper, speckle, poisson, scribble,
-    jpeg and blur, and applied in camera-pipeline order (blur first, JPEG last).
+    jpeg and blur (or those named in ``among``), and applied in camera-pipeline
+    order (blur first, JPEG last).
 
     Args:
         clean: HWC float32 in [0, 1], grey or RGB.
         rng: random generator.
-        kinds: how many kinds to combine; default drawn from 1-3.
+        kinds: how many kinds to combine; default drawn from 1-3 (at most the kinds in the pool).
+        among: the kinds to draw from, e.g. ``poisson|gaussian|speckle|salt-pepper|scribble|jpeg``
+            (the camera-like kinds, without blur, which a denoiser cannot undo); default all.
 
     Returns:
         ``(degraded, mask)``; the mask is the element-wise maximum of the
         chosen kinds' masks.
     """
     clean = check_image(clean)
+    pool = mix_pool(among)
     count = int(rng.integers(1, 4)) if kinds is None else int(kinds)
-    chosen = set(rng.choice(len(_PIPELINE_ORDER), size=min(count, len(_PIPELINE_ORDER)), replace=False))
+    chosen = set(rng.choice(len(pool), size=min(count, len(pool)), replace=False))
     image, mask = clean, np.zeros(clean.shape[:2], np.float32)
-    for index, name in enumerate(_PIPELINE_ORDER):
+    for index, name in enumerate(pool):
         if index in chosen:
             image, step_mask = _MIXABLE[name](image, rng)
             mask = np.maximum(mask, step_mask)
