@@ -1,5 +1,6 @@
 """The scripts under scripts/ that print figures run end to end on tiny stand-in data."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,20 @@ def test_compare_adversarial_fine_tunes_with_and_without_a_discriminator_and_tab
     assert "start: unet-weather" in results and "2 steps each: supervised 2 steps at" in results and "adversarial 2 at" in results
     crops = read_image(tmp_path / "out" / "crops.jpg")
     assert crops.shape[0] > 2 * 256 and crops.shape[1] > 5 * 256
+
+
+def test_colour_noise_check_trains_each_candidate_mix_and_tabulates_them(tmp_path):
+    data = tmp_path / "data"
+    for folder in ("bsds432", "urban100", "mcmaster", "set14", "kodak24"):
+        for i in range(2):
+            write_image(data / folder / f"{folder}{i}.png", scene(64, 80, seed=i + len(folder)))
+    for i in range(2):  # PolyU's layout: NAME_real.JPG beside NAME_mean.JPG
+        write_image(data / "polyu_real_noise" / f"cam_{i}_mean.png", scene(64, 80, seed=i))
+        write_image(data / "polyu_real_noise" / f"cam_{i}_real.png", np.clip(scene(64, 80, seed=i) + 0.05, 0, 1))
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "colour_noise_check.sh"), "--batch", "2", "--patch", "32"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "DATA": str(data), "RUNS": str(tmp_path / "runs"), "MINUTES": "0.05"})
+    assert done.returncode == 0, done.stderr + done.stdout
+    rows = done.stdout.splitlines()
+    assert rows[2].startswith("mix") and rows[3].startswith("gauss-cam")
+    assert "gaussian(sigma=15):kodak24" in rows[1] and "polyu_real_noise" in rows[1]
