@@ -27,7 +27,8 @@ for mix in $MIXES; do
     out="$RUNS/$mix"
     [ -d "$out" ] && finished "$out" && continue
     agan train dncnn --config scripts/recipes/dncnn-color-blind.json --data "$data" --val "$VAL" --out "$out" \
-        --minutes "$MINUTES" --val-limit 8 --workers 1 --amp bf16 "$@" > "$out.log" 2>&1
+        --minutes "$MINUTES" --val-limit 8 --workers 1 --amp bf16 "$@" > "$out.log" 2>&1 ||
+        { tail -5 "$out.log" >&2; exit 1; }
 done
 python - "$RUNS" $MIXES <<'PY'
 import json, sys

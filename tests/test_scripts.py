@@ -137,7 +137,9 @@ def test_colour_noise_check_trains_each_candidate_mix_and_tabulates_them(tmp_pat
         write_image(data / "polyu_real_noise" / f"cam_{i}_real.png", np.clip(scene(64, 80, seed=i) + 0.05, 0, 1))
     done = subprocess.run(["bash", str(ROOT / "scripts" / "colour_noise_check.sh"), "--batch", "2", "--patch", "32"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT,
-                          env={**os.environ, "DATA": str(data), "RUNS": str(tmp_path / "runs"), "MINUTES": "0.05"})
+                          env={**os.environ, "DATA": str(data), "RUNS": str(tmp_path / "runs"), "MINUTES": "0.05",
+                               "OMP_NUM_THREADS": "1",  # agan from this interpreter's environment, as make test has it
+                               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     assert done.returncode == 0, done.stderr + done.stdout
     rows = done.stdout.splitlines()
     assert rows[2].startswith("mix") and rows[3].startswith("gauss-cam")
