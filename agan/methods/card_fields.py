@@ -71,11 +71,12 @@ def limitations_of(card: dict[str, Any]) -> list[str]:
     found = []
     if card.get("status") == "preview":
         found.append("a preview: a short training run, which can lose to its input (the evaluations below say where)")
-    perceptual = card.get("losses", {}).get("perceptual")  # older cards say it only in their command
+    losses = card.get("losses", {})
+    perceptual = losses.get("perceptual")  # older cards say it only in their command
     if card.get("model") == "attentive-gan" and (perceptual == "none" if perceptual is not None
                                                  else "--perceptual vgg" not in str(card.get("command", ""))):
         found.append("trained without the paper's VGG16 perceptual loss (its ImageNet weights were not at hand)")
-    if card.get("losses", {}).get("adversarial_weight") == 0:
+    if losses.get("adversarial_weight") == 0:
         found.append("trained without its discriminator (GAN weight 0: the warm-up stage of the generator alone)")
     for evaluation in card.get("evaluations", []):
         rows = {r["kind"]: r for r in evaluation["results"]}

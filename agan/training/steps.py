@@ -11,7 +11,7 @@ Images are NCHW float32 tensors in [0, 1] on the training device; masks N1HW in 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -46,6 +46,7 @@ class SupervisedStep:
                                           weight_decay=config.weight_decay)
         self.scheduler = scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        self.predicts_noise = architecture_of(model).predicts_noise  # trained on its residual (DnCNN)
 
     # ----------------------------------------------------------- what it holds
     def networks(self) -> list[tuple[str, nn.Module]]:
@@ -105,7 +106,7 @@ class SupervisedStep:
         """One optimisation step on a batch; returns the loss terms (``total``, and each term's name)."""
         net = unwrap(self.model)
         with self.autocast():
-            if architecture_of(net).predicts_noise and net is self.model:
+            if self.predicts_noise and net is self.model:
                 noise = net.predict_noise(degraded).float()
                 inputs = loss_terms.LossInputs(self.config, degraded - noise, clean, prediction=noise,
                                                reference=degraded - clean, mask=mask)
@@ -200,6 +201,23 @@ class DiscriminatorStep(SupervisedStep):
         left = int(torch.randint(0, max(width - side, 0) + 1, ()))
         return tuple(image[..., top:top + side, left:left + side] for image in images)
 
+    def _discriminator_steps(self, real: torch.Tensor, restored: torch.Tensor,
+                             inputs_of: Callable[[Any], loss_terms.LossInputs]) -> dict[str, float]:
+        """``d_ratio`` discriminator steps on ``real`` and the detached ``restored`` images in one pass;
+        ``inputs_of`` turns the discriminator's output on both into its loss inputs. Returns the last
+        step's ``d_*`` terms."""
+        losses.set_requires_grad(self.disc, True)
+        both = torch.cat([real, restored.detach()])
+        for _ in range(self.config.d_ratio):
+            with self.autocast():
+                d_total, d_terms = loss_terms.weighted_sum(self.discriminator_terms, inputs_of(self.disc(both)))
+            self.backward(d_total, self.optimizer_d, self.disc.parameters())
+        return {f"d_{k}": v for k, v in d_terms.items()}
+
+
+def _generator_terms(terms: dict[str, float]) -> dict[str, float]:
+    """A generator step's logged terms: its total as ``g_total``, the terms by their names."""
+    return {"g_total" if k == "total" else k: v for k, v in terms.items()}
 
 
 class AdversarialStep(DiscriminatorStep):
@@ -237,23 +255,18 @@ class AdversarialStep(DiscriminatorStep):
                                            gan_loss=self.gan_loss, perceptual=self.perceptual)
             g_total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(g_total, self.optimizer, self.model.parameters())
-        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
+        terms = _generator_terms(g_terms)
         if not adversarial:
             return terms
-        losses.set_requires_grad(self.disc, True)
-        both = torch.cat([judged_clean, judged_output.detach()])  # one pass over real and restored
-        for _ in range(c.d_ratio):
-            with self.autocast():
-                judged = self.disc(both)
-                real_logit, fake_logit = judged.logit.float().chunk(2)
-                real_map, fake_map = judged.d_map.float().chunk(2)
-                inputs = loss_terms.LossInputs(c, judged_output, judged_clean, real_logit=real_logit,
-                                               fake_logit=fake_logit, real_map=real_map, fake_map=fake_map,
-                                               attention=judged_map.float(), gan_loss=self.gan_loss)
-                d_total, d_terms = loss_terms.weighted_sum(self.discriminator_terms, inputs)
-            self.backward(d_total, self.optimizer_d, self.disc.parameters())
-        terms.update({f"d_{k}": v for k, v in d_terms.items()})
-        return terms
+
+        def inputs_of(judged: Any) -> loss_terms.LossInputs:
+            real_logit, fake_logit = judged.logit.float().chunk(2)
+            real_map, fake_map = judged.d_map.float().chunk(2)
+            return loss_terms.LossInputs(c, judged_output, judged_clean, real_logit=real_logit, fake_logit=fake_logit,
+                                         real_map=real_map, fake_map=fake_map, attention=judged_map.float(),
+                                         gan_loss=self.gan_loss)
+
+        return {**terms, **self._discriminator_steps(judged_clean, judged_output, inputs_of)}
 
 
 class PatchAdversarialStep(DiscriminatorStep):
@@ -279,20 +292,16 @@ class PatchAdversarialStep(DiscriminatorStep):
             inputs = loss_terms.LossInputs(c, restored, clean, mask=mask, fake_logit=fake_logit, gan_loss=self.gan_loss)
             total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(total, self.optimizer, self.model.parameters())
-        terms = {f"g_{k}" if k == "total" else k: v for k, v in g_terms.items()}
+        terms = _generator_terms(g_terms)
         if not self.adversarial:
             return terms
-        losses.set_requires_grad(self.disc, True)
-        both = torch.cat([judged_clean, judged_restored.detach()])
-        for _ in range(c.d_ratio):
-            with self.autocast():
-                real_logit, fake_logit = self.disc(both).float().chunk(2)
-                inputs = loss_terms.LossInputs(c, judged_restored, judged_clean, real_logit=real_logit,
-                                               fake_logit=fake_logit, gan_loss=self.gan_loss)
-                d_total, d_terms = loss_terms.weighted_sum(self.discriminator_terms, inputs)
-            self.backward(d_total, self.optimizer_d, self.disc.parameters())
-        terms.update({f"d_{k}": v for k, v in d_terms.items()})
-        return terms
+
+        def inputs_of(logits: torch.Tensor) -> loss_terms.LossInputs:
+            real_logit, fake_logit = logits.float().chunk(2)
+            return loss_terms.LossInputs(c, judged_restored, judged_clean, real_logit=real_logit,
+                                         fake_logit=fake_logit, gan_loss=self.gan_loss)
+
+        return {**terms, **self._discriminator_steps(judged_clean, judged_restored, inputs_of)}
 
 
 def build_step(config: TrainConfig, model: nn.Module, discriminator: nn.Module | None,
