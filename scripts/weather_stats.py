@@ -16,8 +16,9 @@ mask threshold). The table gives p10/p50/p90 over images.
 
 ``--gallery`` writes one PNG: each weather kind at light, medium and heavy
 severity (0.15, 0.5, 0.9) on the same photo (raindrops twice: seen with the
-camera focused on the glass, the default, and on the scene, ``focus=1``), and
-each ``--reference`` image (real weather, named by kind) at the end of its
+camera focused on the glass, the default, and on the scene, ``focus=1``; rain
+twice: with its default veil, and under a veil of 0.6 as the weather recipes'
+veiled rain), and each ``--reference`` image (real weather, named by kind) at the end of its
 kind's last row.
 """
 
@@ -39,7 +40,7 @@ AFFECTED_THRESHOLD = 30 / 255
 WEATHER = ("raindrop", "rain", "snow", "dust")
 SEVERITIES = (("light", 0.15), ("medium", 0.5), ("heavy", 0.9))
 #: The gallery's rows: (kind, its parameters besides the severity).
-GALLERY_ROWS = (("raindrop", ""), ("raindrop", "focus=1"), ("rain", ""), ("snow", ""), ("dust", ""))
+GALLERY_ROWS = (("raindrop", ""), ("raindrop", "focus=1"), ("rain", ""), ("rain", "veil=0.6"), ("snow", ""), ("dust", ""))
 
 
 def image_stats(degraded: np.ndarray, clean: np.ndarray) -> tuple[float, float, float]:

@@ -76,6 +76,25 @@ def test_a_severity_range_draws_within_it(kind):
     assert _input_psnr(kind, 2, severity="0.7-0.7") == _input_psnr(kind, 2, severity=0.7)
 
 
+def test_a_rain_veil_range_draws_a_veil_within_it():
+    """``rain(veil=lo-hi)`` gives every image a veil of that strength (Outdoor-Rain's thick haze).
+    Without streaks, a flat grey 0.2 under a veil v towards airlight 0.9 reads 0.2 + v * d * 0.7 at
+    the top of the image, where the synthetic depth d is near 1."""
+    flat = np.full((96, 96, 3), 0.2, np.float32)
+
+    def lift(seed: int, veil: str) -> float:
+        rainy, _ = get_degradation("rain")(flat, np.random.default_rng(seed), severity=0, density=0.01,
+                                           veil=veil, airlight=0.9)
+        return float(rainy[0].mean()) - 0.2
+
+    thick, thin = [lift(s, "0.5-0.9") for s in range(8)], [lift(s, "0-0.05") for s in range(8)]
+    assert min(thick) > 0.2 and max(thin) < 0.05, (thick, thin)
+    assert lift(3, "0.5-0.9") == thick[3]  # same seed, same pair
+    for bad in ("0.9-0.5", "thick", 1.2):
+        with pytest.raises(ValueError, match="veil must be a number from 0 to 1 or a range"):
+            get_degradation("rain")(scene(16, 16), np.random.default_rng(0), veil=bad)
+
+
 def test_gaussian_level_and_clip():
     clean = np.full((128, 128, 1), 0.5, np.float32)
     degraded, mask = get_degradation("gaussian")(clean, np.random.default_rng(0), sigma=25, clip=False)

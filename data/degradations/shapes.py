@@ -26,15 +26,23 @@ def draw_uniform(rng: np.random.Generator, value: float | None, lo: float, hi: f
 def draw_severity(rng: np.random.Generator, value: float | str | None) -> float:
     """The severity in [0, 1]: ``value``; drawn uniformly from [0, 1] when None, or from [lo, hi]
     when ``value`` is a range written ``"lo-hi"`` (``rain(severity=0.5-1)``: medium to heavy)."""
-    lo, hi = _severity_range(value)
+    lo, hi = fraction_range(value, "severity")
     return lo if lo == hi else float(rng.uniform(lo, hi))
 
 
-def _severity_range(value: float | str | None) -> tuple[float, float]:
-    """``(lo, hi)`` of a severity value: a number, ``"lo-hi"`` or None (0 to 1); ValueError if outside [0, 1]."""
+def draw_fraction(rng: np.random.Generator, value: float | str, name: str) -> float:
+    """A parameter in [0, 1] given as a number, or drawn uniformly from a range written ``"lo-hi"``
+    (``rain(veil=0.3-0.9)``); ValueError naming ``name`` otherwise."""
+    lo, hi = fraction_range(value, name)
+    return lo if lo == hi else float(rng.uniform(lo, hi))
+
+
+def fraction_range(value: float | str | None, name: str) -> tuple[float, float]:
+    """``(lo, hi)`` of a parameter in [0, 1]: a number, ``"lo-hi"`` or None (0 to 1); ValueError
+    naming ``name`` if it is none of these or falls outside [0, 1]."""
     if value is None:
         return 0.0, 1.0
-    problem = f"severity must be a number from 0 to 1 or a range such as 0.5-1, got {value!r}"
+    problem = f"{name} must be a number from 0 to 1 or a range such as 0.5-1, got {value!r}"
     if isinstance(value, str):
         parts = value.split("-")
         try:

@@ -54,6 +54,7 @@ from agan.data.degradations.shapes import (
     drop_blob,
     channel_of,
     draw_count,
+    draw_fraction,
     expected_count,
     filled,
     fit_to_shape,
@@ -75,7 +76,7 @@ _LONG_STREAK = 6.0  # streaks of this half-length (pixels) and more are drawn by
 def rain(
     clean: np.ndarray, rng: np.random.Generator, *, severity: float | str | None = None, angle: float | None = None,
     density: float | None = None, length: float | None = None, width: float | None = None,
-    brightness: float | None = None, layers: int | None = None, veil: float | None = None,
+    brightness: float | None = None, layers: int | None = None, veil: float | str | None = None,
     airlight: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rain: streak layers at angles spread around one direction, and a rain-accumulation veil.
@@ -104,6 +105,8 @@ def rain(
         brightness: peak opacity of the nearest streaks, 0.45 to 0.8 by severity.
         layers: number of depth layers, 2 to 3 by severity.
         veil: 1 - t at the far end of the scene; 0 up to severity 0.3, then up to 0.35 (or 0).
+            A range ``"lo-hi"`` draws it uniformly (``rain(veil=0.3-0.9)``: rain under a thick
+            veil, as Outdoor-Rain's, whose global transmission is 0.25 to 0.5).
         airlight: grey level of A; default drawn from [0.25, 0.95], mostly bright.
 
     Returns:
@@ -119,7 +122,7 @@ def rain_layer(
     rng: np.random.Generator, shape: tuple[int, ...], s: float, *, severity: float | str | None = None,
     angle: float | None = None, density: float | None = None, length: float | None = None,
     width: float | None = None, brightness: float | None = None, layers: int | None = None,
-    veil: float | None = None, airlight: float | None = None,
+    veil: float | str | None = None, airlight: float | None = None,
 ) -> Apply:
     """The rain of :func:`rain` for an HWC image of ``shape`` at size scale ``s``, drawn from ``rng``
     (as :func:`rain` draws it), as a function that applies it to such an image."""
@@ -129,8 +132,10 @@ def rain_layer(
     ln, wd = draw_geometric(rng, length, 20, 150, sev, 0.25) * s, draw_around(rng, width, 1.2, 3.0, sev) * s
     br = draw_around(rng, brightness, 0.45, 0.8, sev)
     nl = max(1, int(round(draw_around(rng, None, 2, 3, sev))) if layers is None else int(layers))
-    veiled = veil is not None or (sev > 0.3 and rng.random() < 0.6)
-    vl = draw_around(rng, veil, 0.0, 0.35, (sev - 0.3) / 0.7) if veiled else 0.0
+    if veil is not None:
+        vl = draw_fraction(rng, veil, "veil")
+    else:
+        vl = draw_around(rng, None, 0.0, 0.35, (sev - 0.3) / 0.7) if sev > 0.3 and rng.random() < 0.6 else 0.0
     # half the images get crisp streaks (parallel, untapered, flat across: the Rain100H look),
     # the others soft natural ones (tapered, blurred across, directions spread by a few degrees),
     # which in a downpour are finer, fainter and far more numerous (as in real heavy-rain photos)
