@@ -88,8 +88,11 @@ def train_options(function: Callable) -> Callable:
                 default=", ".join(f"{name} {entry.defaults.get('loss', TrainConfig.loss)}" for name, entry in ARCHITECTURES.items()
                                   if entry.discriminator is None)),
         setting("perceptual", "GAN perceptual loss; vgg needs VGG16's ImageNet weights (from the torch hub cache, downloaded once when missing)."),
+        setting("lr_d", "Learning rate of the discriminator.", default="--lr's"),
         setting("d_ratio", "Discriminator steps per generator step."),
         setting("d_patch", "Side of the random square of each patch that the discriminator judges (default: the whole patch; 64 of 128 costs a quarter)."),
+        setting("gan_loss", "GAN loss on the discriminator's logits: vanilla BCE, or ESRGAN's relativistic average (each verdict relative to the mean of the other side's)."),
+        click.option("--d-spectral-norm", is_flag=True, default=None, help="attentive-gan: spectral norm on every layer of the discriminator (the CNNs' patch discriminator always has it)."),
         click.option("--adversarial", is_flag=True, default=None, help="dncnn, unet: train against a patch discriminator (PatchGAN with spectral norm) with the GAN term at --adversarial-weight; start from a supervised run with --init."),
         setting("adversarial_weight", "Weight of the GAN term (the Attentive GAN paper's); 0 trains the generator alone (a warm-up stage: no discriminator work)."),
         setting("clip_grad", "Clip the gradient norm to this value."),

@@ -108,7 +108,7 @@ def test_agan_train_adversarial_dry_run_names_the_discriminator(tmp_path, photos
                                        "--data", f"synthetic:gaussian(sigma=25):{photos}", "--out", str(tmp_path / "r"),
                                        "--patch", "32", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "discriminator: PatchDiscriminator, 2,764,737 parameters, judges whole patches, GAN weight 0.005" in result.output
+    assert "discriminator: PatchDiscriminator, 2,764,737 parameters, judges whole patches, GAN weight 0.005, vanilla GAN loss" in result.output
 
 
 def test_the_patch_discriminator_is_spectrally_normalised_and_local():

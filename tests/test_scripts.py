@@ -145,3 +145,33 @@ def test_colour_noise_check_trains_each_candidate_mix_and_tabulates_them(tmp_pat
     rows = done.stdout.splitlines()
     assert rows[2].startswith("mix") and rows[3].startswith("gauss-cam")
     assert "gaussian(sigma=15):kodak24" in rows[1] and "polyu_real_noise" in rows[1]
+
+
+def test_compare_gan_stabilisers_trains_each_arm_from_one_generator_and_tabulates_them(tmp_path):
+    import json
+
+    from agan.training.config import resolve_config
+    from agan.training.engine import Trainer
+
+    for i in range(3):
+        write_image(tmp_path / "photos" / f"p{i}.png", scene(48, 56, seed=i))
+    data = f"synthetic:scribble:{tmp_path / 'photos'}"
+    tiny = {"att_width": 8, "ae_width": 8, "res_blocks": 1, "steps": 2}
+    Trainer(resolve_config("attentive-gan", {"data": data, "out": str(tmp_path / "warm-up"), "model_args": tiny,
+                                             "iters": 2, "batch": 2, "patch": 32, "perceptual": "none",
+                                             "adversarial_weight": 0.0}), log=lambda *_: None).fit()
+    config = tmp_path / "arms.json"
+    config.write_text(json.dumps({"batch": 2, "patch": 32, "perceptual": "none", "ema": 0.999, "log_every": 1}))
+    common = ["--init", tmp_path / "warm-up" / "checkpoints" / "last.pt", "--config", config, "--data", data, "--val",
+              data, "--iters", 3, "--out", tmp_path / "out", "--runs", tmp_path / "runs"]
+    done = _run("compare_gan_stabilisers.py", *common, "--arm", "paper", "--arm", "relativistic")
+    assert done.returncode == 0, done.stderr
+    done = _run("compare_gan_stabilisers.py", *common, "--arm", "spectral-norm")  # the earlier arms are kept
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "out" / "results.md").read_text()
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "changed" not in line]
+    assert [r[0] for r in rows] == ["| paper", "| relativistic", "| spectral-norm"]
+    assert all(r[2] == "3" and r[-1].strip(" |") != "—" for r in rows)  # steps, and a D-loss for each
+    assert all((tmp_path / "out" / f"curves-{arm}.png").is_file() for arm in ("paper", "relativistic", "spectral-norm"))
+    saved = json.loads((tmp_path / "runs" / "relativistic" / "config.json").read_text())
+    assert saved["gan_loss"] == "relativistic" and saved["init"].endswith("last.pt") and saved["seed"] == 0

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from agan.nets.layers import check_image, same_conv, same_conv_relu, he_init
 
@@ -50,13 +51,16 @@ class AttentiveDiscriminator(nn.Module):
 
     Args:
         in_channels: Image channels, 3 (RGB) or 1 (grey).
+        spectral_norm: divide every layer's weight by its largest singular value (one power
+            iteration a training step; Miyato et al. 2018), the stabiliser of Real-ESRGAN's
+            discriminator. The layout and the parameter count are the same.
     """
 
     min_size = 11
 
-    def __init__(self, in_channels: int = 3) -> None:
+    def __init__(self, in_channels: int = 3, spectral_norm: bool = False) -> None:
         super().__init__()
-        self.config = {"in_channels": int(in_channels)}
+        self.config = {"in_channels": int(in_channels), "spectral_norm": bool(spectral_norm)}
         self.in_channels = in_channels
         widths = (in_channels, 8, 16, 64, 128, 128, 128)
         self.features = nn.Sequential(*[same_conv_relu(a, b, kernel=5) for a, b in zip(widths[:-1], widths[1:])])
@@ -65,6 +69,10 @@ class AttentiveDiscriminator(nn.Module):
         self.conv8 = nn.Sequential(nn.Conv2d(64, 32, 5, stride=4, padding=1), nn.ReLU(inplace=True))
         self.head = nn.Linear(32, 1)
         he_init(self)
+        if spectral_norm:
+            for module in list(self.modules()):
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    with_spectral_norm(module)
 
     def forward(self, x: Tensor) -> DiscriminatorOutput:
         """Score images.

@@ -17,6 +17,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "amp": ("none", "bf16", "fp16"),
     "loss": ("mse", "l1"),
     "perceptual": ("vgg", "none"),
+    "gan_loss": ("vanilla", "relativistic"),
 }
 
 
@@ -60,6 +61,8 @@ class TrainConfig:
     map_weight: float = 0.05
     theta: float = 0.8
     d_ratio: int = 1
+    gan_loss: str = "vanilla"  # vanilla: BCE on logits; relativistic: ESRGAN's relativistic average GAN
+    d_spectral_norm: bool = False  # attentive-gan: spectral norm on every layer of D (the CNNs' D always has it)
     d_patch: int | None = None  # attentive-gan: side of the random square D judges (None, or >= patch: all)
     seed: int = 0
     init: str | None = None  # a shipped release or checkpoint whose weights start the run (fine-tuning)
@@ -118,6 +121,8 @@ class TrainConfig:
             (self.d_patch is None or self.d_patch >= 16, "d_patch must be at least 16 pixels"),
             (not (self.adversarial and get_architecture(self.model).discriminator is not None),
              f"adversarial is for the CNNs: {self.model} always trains with its own discriminator"),
+            (not (self.d_spectral_norm and get_architecture(self.model).discriminator is None),
+             "d_spectral_norm is for attentive-gan's discriminator: the CNNs' patch discriminator always has it"),
             (self.adversarial_weight >= 0, "adversarial_weight must be 0 (a warm-up without the discriminator) or more"),
             (self.share_weather >= 1, "share_weather must be at least 1"),
             (self.ema is None or 0 < self.ema < 1, "ema must be a decay in (0, 1)"),

@@ -136,7 +136,7 @@ class Trainer:
         np.random.seed(config.seed % 2**32)
         model = architecture.build(**model_args).to(self.device)
         config.model_args = architecture.explicit_args(model_args, model)
-        discriminator = (architecture.discriminator(in_channels=channels).to(self.device)
+        discriminator = (architecture.discriminator(in_channels=channels, spectral_norm=config.d_spectral_norm).to(self.device)
                          if architecture.discriminator is not None
                          else PatchDiscriminator(in_channels=channels).to(self.device) if config.adversarial else None)
         self.amp_dtype = self._amp_dtype(config.amp)

@@ -98,8 +98,33 @@ def _content(inputs: LossInputs) -> Tensor:
     return criterion(prediction.float(), reference)
 
 
+def _relativistic(inputs: LossInputs) -> bool:
+    return inputs.config.gan_loss == "relativistic"
+
+
 def _adversarial(inputs: LossInputs) -> Tensor | None:
-    return None if inputs.fake_logit is None else inputs.gan_loss(inputs.fake_logit, True)
+    """The generator's GAN term: D's verdict on its output against "real". Relativistic (ESRGAN):
+    the mean of that on ``fake - mean(real)`` and of "fake" on ``real - mean(fake)``, the real
+    logits detached (D is not trained here)."""
+    fake = inputs.fake_logit
+    if fake is None:
+        return None
+    if not _relativistic(inputs):
+        return inputs.gan_loss(fake, True)
+    real = inputs.real_logit.detach()
+    return 0.5 * (inputs.gan_loss(real - fake.mean(), False) + inputs.gan_loss(fake - real.mean(), True))
+
+
+def _on_real(inputs: LossInputs) -> Tensor:
+    """D's term on clean images: "real"; relativistic: on ``real - mean(fake)``, fake detached."""
+    real = inputs.real_logit
+    return inputs.gan_loss(real - inputs.fake_logit.detach().mean() if _relativistic(inputs) else real, True)
+
+
+def _on_fake(inputs: LossInputs) -> Tensor:
+    """D's term on restored images: "fake"; relativistic: on ``fake - mean(real)``, real detached."""
+    fake = inputs.fake_logit
+    return inputs.gan_loss(fake - inputs.real_logit.detach().mean() if _relativistic(inputs) else fake, False)
 
 
 #: The Attentive GAN generator's loss: L_G = 0.01 L_GAN + L_ATT + L_M + L_P (Qian et al. 2018).
@@ -111,10 +136,11 @@ GAN_GENERATOR: dict[str, LossTerm] = {
     "adversarial": LossTerm("adversarial_weight", _adversarial),
 }
 
-#: The attentive discriminator's loss: L_D = BCE(real) + BCE(fake) + 0.05 L_map.
+#: The attentive discriminator's loss: L_D = BCE(real) + BCE(fake) + 0.05 L_map (``gan_loss`` relativistic:
+#: each verdict relative to the mean of the other side's).
 GAN_DISCRIMINATOR: dict[str, LossTerm] = {
-    "real": LossTerm(1.0, lambda i: i.gan_loss(i.real_logit, True)),
-    "fake": LossTerm(1.0, lambda i: i.gan_loss(i.fake_logit, False)),
+    "real": LossTerm(1.0, _on_real),
+    "fake": LossTerm(1.0, _on_fake),
     "map": LossTerm("map_weight", lambda i: losses.discriminator_map_loss(i.fake_map, i.real_map, i.attention)),
 }
 
@@ -124,8 +150,8 @@ CNN_GENERATOR: dict[str, LossTerm] = {
     "adversarial": LossTerm("adversarial_weight", _adversarial),
 }
 
-#: The patch discriminator's loss: BCE on real and on restored patches.
+#: The patch discriminator's loss: BCE on real and on restored patches (relativistic as above).
 PATCH_DISCRIMINATOR: dict[str, LossTerm] = {
-    "real": LossTerm(1.0, lambda i: i.gan_loss(i.real_logit, True)),
-    "fake": LossTerm(1.0, lambda i: i.gan_loss(i.fake_logit, False)),
+    "real": LossTerm(1.0, _on_real),
+    "fake": LossTerm(1.0, _on_fake),
 }

@@ -54,6 +54,18 @@ def smoothed(values: list[float], weight: float = 0.9) -> list[float]:
     return out
 
 
+#: A D-loss this low (each side judged right with about 95 % confidence): D wins outright.
+COLLAPSE_D_LOSS = 0.1
+
+
+def left_chance_at(records: list[dict], weight: float = 0.6) -> int | None:
+    """The first logged step at which the smoothed D-loss (``weight``) is more than
+    :data:`CHANCE_BAND` below 2 ln 2: the discriminator tells real from restored; None if never."""
+    steps, values = _series(records, "train/d_total")
+    return next((step for step, value in zip(steps, smoothed(values, weight)) if value < CHANCE_D_LOSS - CHANCE_BAND),
+                None)
+
+
 def chance_share(records: list[dict]) -> float:
     """The share of logged D-losses within :data:`CHANCE_BAND` of 2 ln 2 (0 without a discriminator)."""
     values = _series(records, "train/d_total")[1]

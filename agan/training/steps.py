@@ -149,8 +149,9 @@ class DiscriminatorStep(SupervisedStep):
         c = self.config
         judged = "left out (adversarial_weight 0: a warm-up of the generator)" if not self.adversarial else (
             f"judges {c.d_patch}x{c.d_patch} squares of the patches" if c.d_patch else "judges whole patches")
-        return [f"discriminator: {type(unwrap(self.disc)).__name__}, {count_parameters(unwrap(self.disc)):,} "
-                f"parameters, {judged}, GAN weight {c.adversarial_weight:g}"]
+        normed = ", spectral norm" if c.d_spectral_norm else ""
+        return [f"discriminator: {type(unwrap(self.disc)).__name__}{normed}, {count_parameters(unwrap(self.disc)):,} "
+                f"parameters, {judged}, GAN weight {c.adversarial_weight:g}, {c.gan_loss} GAN loss"]
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": unwrap(self.disc).state_dict(),
@@ -164,10 +165,11 @@ class DiscriminatorStep(SupervisedStep):
 
     def load_init(self, payload: dict[str, Any]) -> None:
         """The generator's weights, and the discriminator's when ``payload`` is an adversarial training
-        checkpoint of the same model (a supervised one or a release starts D afresh)."""
+        checkpoint of the same model with the same discriminator (a supervised one, a release, or one
+        whose D differs, as with and without ``d_spectral_norm``, starts D afresh)."""
         super().load_init(payload)
         discriminator = (payload.get("training") or {}).get("discriminator")
-        if discriminator is not None:
+        if discriminator is not None and discriminator.keys() == unwrap(self.disc).state_dict().keys():
             unwrap(self.disc).load_state_dict(discriminator)
 
     def to_channels_last(self) -> None:
@@ -200,6 +202,14 @@ class DiscriminatorStep(SupervisedStep):
         top = int(torch.randint(0, max(height - side, 0) + 1, ()))
         left = int(torch.randint(0, max(width - side, 0) + 1, ()))
         return tuple(image[..., top:top + side, left:left + side] for image in images)
+
+    def _real_logit(self, real: torch.Tensor, logit_of: Callable[[Any], torch.Tensor]) -> torch.Tensor | None:
+        """D's logits on the clean ``real`` images for a generator step, when its GAN term needs them
+        (``gan_loss`` relativistic), without a graph; else None."""
+        if not self.adversarial or self.config.gan_loss != "relativistic":
+            return None
+        with torch.no_grad():
+            return logit_of(unwrap(self.disc)(real)).float()
 
     def _discriminator_steps(self, real: torch.Tensor, restored: torch.Tensor,
                              inputs_of: Callable[[Any], loss_terms.LossInputs]) -> dict[str, float]:
@@ -251,8 +261,9 @@ class AdversarialStep(DiscriminatorStep):
             judged_clean, judged_output, judged_map = self._judged(clean, output.image, output.attention[-1])
             # D is frozen here: bypass DDP's gradient reducer
             fake_logit = unwrap(self.disc)(judged_output).logit.float() if adversarial else None
+            real_logit = self._real_logit(judged_clean, lambda judged: judged.logit)
             inputs = loss_terms.LossInputs(c, output.image, clean, output=output, mask=mask, fake_logit=fake_logit,
-                                           gan_loss=self.gan_loss, perceptual=self.perceptual)
+                                           real_logit=real_logit, gan_loss=self.gan_loss, perceptual=self.perceptual)
             g_total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(g_total, self.optimizer, self.model.parameters())
         terms = _generator_terms(g_terms)
@@ -289,7 +300,9 @@ class PatchAdversarialStep(DiscriminatorStep):
             judged_clean, judged_restored = self._judged(clean, restored)
             # D is frozen here: bypass DDP's gradient reducer
             fake_logit = unwrap(self.disc)(judged_restored).float() if self.adversarial else None
-            inputs = loss_terms.LossInputs(c, restored, clean, mask=mask, fake_logit=fake_logit, gan_loss=self.gan_loss)
+            real_logit = self._real_logit(judged_clean, lambda logits: logits)
+            inputs = loss_terms.LossInputs(c, restored, clean, mask=mask, fake_logit=fake_logit, real_logit=real_logit,
+                                           gan_loss=self.gan_loss)
             total, g_terms = loss_terms.weighted_sum(self.generator_terms, inputs)
         self.backward(total, self.optimizer, self.model.parameters())
         terms = _generator_terms(g_terms)
