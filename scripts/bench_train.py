@@ -4,12 +4,12 @@ Usage: python scripts/bench_train.py [--steps 5] [--rounds 1] [--threads 2] [--a
 
 Prints seconds per step, the ratio to the U-Net's step of the same round and
 peak memory (resident set on the CPU, allocated CUDA memory on a GPU) for
-dncnn (grey), unet (and with --adversarial) and five settings of attentive-gan at batch 4, patch 128
+dncnn (grey), unet (and with --adversarial) and six settings of attentive-gan at batch 4, patch 128
 (the recipes' precision, bf16, unless --amp says otherwise): the paper's step
 (the discriminator judges whole patches), the warm-up stage
 (``adversarial_weight`` 0: the generator alone) and the discriminator on
-64x64 squares (``d_patch`` 64), with the relativistic GAN loss (one more
-forward of D, on the clean squares) and with spectral norm in D. On a GPU it adds batch 16, patch 256. Each
+64x64 squares (``d_patch`` 64; also 48), with the relativistic GAN loss (one
+more forward of D, on the clean squares) and with spectral norm in D. On a GPU it adds batch 16, patch 256. Each
 configuration runs in its own process, so peak memory is its own; with
 ``--rounds R`` the whole list runs R times and the medians are printed (this
 CPU's speed drifts between runs, the ratios of one round much less). The GAN
@@ -39,6 +39,7 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "attentive-gan": ("attentive-gan", {}),
     "  warm-up (no D)": ("attentive-gan", {"adversarial_weight": 0.0}),
     "  D on 64x64": ("attentive-gan", {"d_patch": 64}),
+    "  D on 48x48": ("attentive-gan", {"d_patch": 48}),
     "    relativistic": ("attentive-gan", {"d_patch": 64, "gan_loss": "relativistic"}),
     "    spectral norm": ("attentive-gan", {"d_patch": 64, "d_spectral_norm": True}),
 }

@@ -41,6 +41,7 @@ ARMS: dict[str, tuple[dict, str]] = {
     "spectral-norm": ({"d_spectral_norm": True}, "spectral norm on every layer of D"),
     "weight-0.005": ({"adversarial_weight": 0.005}, "half the GAN weight"),
     "lr-d-half": ({"lr_d": 5e-5}, "D's lr half G's (5e-5)"),
+    "d-patch-48": ({"d_patch": 48}, "D on 48x48 squares (a cheaper step: 7.4 U-Net steps, not 8.6)"),
 }
 
 
