@@ -47,7 +47,9 @@ def test_config_is_json_and_rebuilds(generators):
     config = json.loads(json.dumps(generators[1].config))
     assert config == {"in_channels": 1, "steps": 4, "att_width": 32, "res_blocks": 5, "ae_width": 64}
     assert count_parameters(AttentiveGenerator(**config)) == count_parameters(generators[1])
-    assert json.loads(json.dumps(AttentiveDiscriminator(1).config)) == {"in_channels": 1}
+    d_config = json.loads(json.dumps(AttentiveDiscriminator(1, spectral_norm=True).config))
+    assert d_config == {"in_channels": 1, "spectral_norm": True}
+    assert count_parameters(AttentiveDiscriminator(**d_config)) == count_parameters(AttentiveDiscriminator(1))
 
 
 @pytest.mark.parametrize("channels", [3, 1])

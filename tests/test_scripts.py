@@ -1,6 +1,7 @@
 """The scripts under scripts/ that print figures run end to end on tiny stand-in data."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,20 @@ def test_compare_gan_stabilisers_trains_each_arm_from_one_generator_and_tabulate
     assert all((tmp_path / "out" / f"curves-{arm}.png").is_file() for arm in ("paper", "relativistic", "spectral-norm"))
     saved = json.loads((tmp_path / "runs" / "relativistic" / "config.json").read_text())
     assert saved["gan_loss"] == "relativistic" and saved["init"].endswith("last.pt") and saved["seed"] == 0
+
+
+def test_drops_check_inpaints_with_the_true_mask_and_overfits_one_batch(tmp_path):
+    colour = np.empty((160, 192, 3), np.float32)
+    colour[:] = (0.2, 0.5, 0.8)  # a flat colour: filled from around its drops, it comes back whole, in RGB order
+    write_image(tmp_path / "flat" / "a.png", colour)
+    write_image(tmp_path / "flat" / "b.png", colour)
+    done = _run("drops_check.py", "--data", f"synthetic:raindrop(severity=0.5):{tmp_path / 'flat'}", "--limit", 2,
+                "--overfit", 10, "--fresh")
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    inp, telea, ns = map(float, re.search(r"input ([\d.]+) dB; .*Telea ([\d.]+) dB, Navier-Stokes ([\d.]+) dB",
+                                          first).groups())
+    assert inp < 30 and telea > 40 and ns > 40, first
+    for loss in ("l1", "mse"):
+        assert f"  {loss}: input MSE" in done.stdout
+    assert done.stdout.count("step   10:") == 2
