@@ -9,11 +9,15 @@
 #   DATA     folder of the image sets (default ../shared/data)
 #   RUNS     folder of the run folders and their logs (default runs/colour-noise-check)
 #   MINUTES  training minutes of each run (default 40)   MIXES  which candidates (default "mix gauss-cam")
+#   ITERS    train each run this many steps instead (equal steps are equal CPU for one network; a
+#            --minutes schedule is set from the speed of its first tenth, which other work can slow)
 # Extra arguments go to every `agan train` (e.g. --workers 0). Rerunning skips finished runs.
 RUNS=${RUNS:-runs/colour-noise-check}
 source "$(dirname "$0")/recipes/common.sh"  # DATA, COLOUR_SETS, finished
 MINUTES=${MINUTES:-40}
 MIXES=${MIXES:-mix gauss-cam}
+BUDGET=(--minutes "$MINUTES")
+[ -n "${ITERS:-}" ] && BUDGET=(--iters "$ITERS")
 CAMERA="noise-mix(among=poisson|gaussian|speckle|salt-pepper|scribble|jpeg)"
 VAL="synthetic:gaussian(sigma=15):$DATA/kodak24; synthetic:gaussian(sigma=25):$DATA/kodak24"
 VAL="$VAL; synthetic:gaussian(sigma=50):$DATA/kodak24; synthetic:$CAMERA:$DATA/kodak24; $DATA/polyu_real_noise"
@@ -27,7 +31,7 @@ for mix in $MIXES; do
     out="$RUNS/$mix"
     [ -d "$out" ] && finished "$out" && continue
     agan train dncnn --config scripts/recipes/dncnn-color-blind.json --data "$data" --val "$VAL" --out "$out" \
-        --minutes "$MINUTES" --val-limit 8 --workers 1 --amp bf16 "$@" > "$out.log" 2>&1 ||
+        "${BUDGET[@]}" --val-limit 8 --workers 1 --amp bf16 "$@" > "$out.log" 2>&1 ||
         { tail -5 "$out.log" >&2; exit 1; }
 done
 python - "$RUNS" $MIXES <<'PY'
