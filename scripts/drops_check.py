@@ -28,19 +28,20 @@ from agan.data.datasets import ImageDataset
 from agan.data.sources import open_source
 from agan.evaluation.metrics import psnr
 from agan.nets.architectures import model_from_checkpoint
-from agan.methods.shipped import resolve
+from agan.methods.registry import model_checkpoint
 from agan.baselines.unet import UNet
 
 PATCH, PATCHES, LR = 128, 16, 2e-4
 
 
-def inpainted(degraded: np.ndarray, mask: np.ndarray, method: int) -> np.ndarray:
+def inpainted(degraded: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
     """``degraded`` (HWC float32 RGB [0, 1]) with the pixels of ``mask`` (HW, > 0 on the drops,
-    dilated by 2 pixels) filled from around them by ``cv2.inpaint`` (radius 5); same convention out."""
+    dilated by 2 pixels) filled from around them by ``cv2.inpaint`` (radius 5), by each method
+    (``telea``, ``ns``); same convention out."""
     bgr = cv2.cvtColor((degraded * 255.0 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
     holes = cv2.dilate((mask > 0).astype(np.uint8), np.ones((5, 5), np.uint8))
-    filled = cv2.inpaint(bgr, holes, 5, method)
-    return cv2.cvtColor(filled, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return {name: cv2.cvtColor(cv2.inpaint(bgr, holes, 5, method), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+            for name, method in (("telea", cv2.INPAINT_TELEA), ("ns", cv2.INPAINT_NS))}
 
 
 def fixed_batch(samples: list[dict], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,12 +93,10 @@ def main(spec: str, limit: int, seed: int, steps: int, losses: tuple[str, ...], 
     dataset = ImageDataset(open_source(spec, grey=False), seed=seed, limit=limit, spread=True)
     samples = [dataset[i] for i in range(len(dataset))]
     rows = []
-    for sample in samples:
-        mask = sample["mask"].max(axis=2) if sample["mask"].ndim == 3 else sample["mask"]
-        rows.append((psnr(sample["degraded"], sample["clean"]),
-                     psnr(inpainted(sample["degraded"], mask, cv2.INPAINT_TELEA), sample["clean"]),
-                     psnr(inpainted(sample["degraded"], mask, cv2.INPAINT_NS), sample["clean"]),
-                     float((mask > 0).mean())))
+    for sample in samples:  # masks are HW, as every sample's
+        filled = inpainted(sample["degraded"], sample["mask"])
+        rows.append((psnr(sample["degraded"], sample["clean"]), psnr(filled["telea"], sample["clean"]),
+                     psnr(filled["ns"], sample["clean"]), float((sample["mask"] > 0).mean())))
     inp, telea, ns, cover = np.mean(rows, axis=0)
     print(f"{spec}, {len(samples)} images (seed {seed}): input {inp:.2f} dB; inpainted with the true mask: "
           f"Telea {telea:.2f} dB, Navier-Stokes {ns:.2f} dB; drops cover {100 * cover:.0f} % of the picture")
@@ -109,7 +108,7 @@ def main(spec: str, limit: int, seed: int, steps: int, losses: tuple[str, ...], 
             if fresh:
                 net = UNet(in_channels=3)
             else:
-                net, _ = model_from_checkpoint(model if model.endswith(".pt") else resolve(model))
+                net, _ = model_from_checkpoint(model_checkpoint(model))
             overfit(net, degraded, clean, loss, steps)
 
 

@@ -185,6 +185,15 @@ def _is_checkpoint(name: str) -> bool:
     return name.endswith(".pt") or Path(name).is_file()
 
 
+def model_checkpoint(name: str) -> str | Path:
+    """The checkpoint file a model name stands for: a shipped release's weights, or the path itself.
+
+    Raises:
+        SpecError: ``name`` is neither a checkpoint nor a release whose weights this build holds.
+    """
+    return name if _is_checkpoint(name) else resolve(name)
+
+
 def _build_step(name: str, params: dict[str, Any], device: str, model_options: dict[str, Any]) -> ImageStep:
     entry = None if _is_checkpoint(name) else REGISTRY[name]
     if entry is not None and entry.kind == "filter":
@@ -194,7 +203,7 @@ def _build_step(name: str, params: dict[str, Any], device: str, model_options: d
 
     if params:
         raise SpecError(f"a trained model takes no parameters: {format_call(name, params)}")
-    model, _ = model_from_checkpoint(resolve(name) if entry is not None else name, device)
+    model, _ = model_from_checkpoint(model_checkpoint(name), device)
     return ModelRestorer(model, device, name=name if entry is not None else None, **model_options)
 
 
