@@ -32,7 +32,15 @@ training code and KAIR's ``basicblock.conv``):
   PyTorch default 0.1 is *not* what they use.
 * Weight init: orthogonal for every convolution, zero conv bias, BatchNorm
   ``weight=1, bias=0`` (the authors' Keras and PyTorch training code; the paper
-  itself cites He et al.'s init for its MatConvNet model).
+  itself cites He et al.'s init for its MatConvNet model). One departure: the
+  last convolution's orthogonal weights are scaled by :data:`LAST_INIT_SCALE`
+  (0.01), so an untrained DnCNN returns its input (as the U-Net's head does)
+  instead of subtracting a unit-scale "noise" (2.6 dB at step 0). Measured on
+  one batch (64 BSDS432 patches 40x40, Gaussian sigma 25, MSE, Adam): the
+  authors' init at lr 1e-3 falls back to the identity and stays there for 150
+  steps (colour DnCNN-20; the shipped preview barely denoised); with this
+  scale and lr 1e-4 (KAIR's) it rises steadily, 21.8 dB at step 150 against
+  the input's 20.2.
 * Convolution bias: with ``bias=False`` (default) no convolution has a bias,
   which gives exactly the 556,032 learnable parameters usually quoted for
   DnCNN-S (17 layers, grey, width 64). ``bias=True`` adds a bias to the first
@@ -51,13 +59,16 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["BN_EPS", "BN_MOMENTUM", "DnCNN"]
+__all__ = ["BN_EPS", "BN_MOMENTUM", "LAST_INIT_SCALE", "DnCNN"]
 
 #: BatchNorm epsilon of the original DnCNN (Keras/PyTorch/KAIR code).
 BN_EPS: float = 1e-4
 #: BatchNorm momentum in PyTorch's convention (weight of the new batch), as in
 #: KAIR; equals Keras ``momentum=0.1``.
 BN_MOMENTUM: float = 0.9
+#: Scale of the last convolution's orthogonal init: the untrained network's
+#: predicted noise is ~0, so it starts at the identity.
+LAST_INIT_SCALE: float = 0.01
 
 
 class DnCNN(nn.Module):
@@ -150,7 +161,8 @@ class DnCNN(nn.Module):
         return cls(in_channels=in_channels, depth=20, width=width, bias=bias)
 
     def reset_parameters(self) -> None:
-        """Orthogonal conv weights, zero conv biases, BatchNorm weight 1 / bias 0 (the authors' init)."""
+        """Orthogonal conv weights, zero conv biases, BatchNorm weight 1 / bias 0 (the authors' init),
+        the last convolution's weights scaled by :data:`LAST_INIT_SCALE` (a start at the identity)."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.orthogonal_(module.weight)
@@ -160,6 +172,8 @@ class DnCNN(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
                 module.reset_running_stats()
+        with torch.no_grad():
+            self.body[-1].weight.mul_(LAST_INIT_SCALE)
 
     def _check(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
