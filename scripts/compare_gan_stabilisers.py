@@ -2,7 +2,7 @@
 from the same generator for the same minutes, with one setting changed in each.
 
     python scripts/compare_gan_stabilisers.py --minutes 30 --init attentive-gan-weather \
-        [--arm paper --arm relativistic ...] [--batch 4] [--out docs/gan-stabilisers] [--runs runs/gan-stabilisers]
+        [--arm paper --arm relativistic ...] [--batch 4] [--workers 1] [--out docs/gan-stabilisers] [--runs runs/gan-stabilisers]
 
 Every arm starts from ``--init`` (the warm-up stage's generator; the discriminator afresh) with
 the weather recipe's adversarial settings (``scripts/recipes/attentive-gan-weather.json``, or
@@ -72,10 +72,11 @@ def last_validation(records: list[dict]) -> dict[str, float]:
 
 
 def run_arm(name: str, run: Path, data: str, val: str, config_file: Path, init: str, budget: dict,
-            batch: int | None) -> dict:
+            batch: int | None, workers: int | None = None) -> dict:
     """Train (or resume) arm ``name`` into ``run``; its figures."""
     changes, what = ARMS[name]
-    options = {"init": init, "seed": 0, **budget, **changes, **({"batch": batch} if batch else {})}
+    options = {"init": init, "seed": 0, **budget, **changes, **({"batch": batch} if batch else {}),
+               **({"workers": workers} if workers is not None else {})}
     if "iters" in budget:
         options.update(val_every=budget["iters"], save_every=budget["iters"])
     config = config_for_run("attentive-gan", run, data, val, config_file, options, report=lambda line: None)
@@ -114,6 +115,7 @@ def markdown(results: dict[str, dict], budget: dict, batch: int | None) -> str:
 @click.option("--minutes", type=float, default=30.0, show_default=True, help="Minutes of each arm.")
 @click.option("--iters", type=int, default=None, help="Steps of each arm instead of a time budget.")
 @click.option("--batch", type=int, default=None, help="Replace the recipe's batch (its 16 is slow on a CPU).")
+@click.option("--workers", type=int, default=None, help="Replace the recipe's data workers (1 beside other work on 2 cores).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=ROOT / "scripts" / "recipes" / "attentive-gan-weather.json", show_default=True)
 @click.option("--data", default=None, help="Training data (default: the recipes' WEATHER_TRAIN).")
@@ -121,7 +123,7 @@ def markdown(results: dict[str, dict], budget: dict, batch: int | None) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/gan-stabilisers"), show_default=True)
 @click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/gan-stabilisers"), show_default=True)
 def main(init: str, arms: tuple[str, ...], minutes: float, iters: int | None, batch: int | None, config_file: Path,
-         data: str | None, val: str | None, out: Path, runs: Path) -> None:
+         data: str | None, val: str | None, out: Path, runs: Path, workers: int | None) -> None:
     """Train an adversarial stage per arm for equal time; tabulate validation and D's course."""
     budget = {"iters": iters} if iters else {"minutes": minutes}
     data = data or recipe_variable("WEATHER_TRAIN")
@@ -130,7 +132,7 @@ def main(init: str, arms: tuple[str, ...], minutes: float, iters: int | None, ba
     earlier = json.loads((out / "results.json").read_text())["arms"] if (out / "results.json").is_file() else {}
     results = {name: r for name, r in earlier.items() if arms and name not in arms}
     for name in arms or ARMS:
-        results[name] = run_arm(name, runs / name, data, val, config_file, init, budget, batch)
+        results[name] = run_arm(name, runs / name, data, val, config_file, init, budget, batch, workers)
         plot_run(runs / name, out / f"curves-{name}.png")
         click.echo(f"{name}: {results[name]['steps']} steps, validation {results[name]['validation']}")
     results = {name: results[name] for name in ARMS if name in results}
