@@ -3,9 +3,9 @@
 # MINUTES from scratch on each candidate mix of the colour sets, one run after the other (two at once
 # oversubscribe a small machine), each validated at its last step on Kodak24 (seed 0, the card's test
 # images): Gaussian sigma 15, 25 and 50, the camera-like noise mix, and real camera noise (PolyU).
-#   mix         the recipe's noise-mix: 1-3 of seven kinds, blur among them
-#   gauss-cam   Gaussian sigma 0-55 on two thirds of the patches (CDnCNN-B's range), the camera-like
-#               kinds of noise-mix (no blur) on the other third
+#   mix         noise-mix (the first recipe's): 1-3 of seven kinds, blur among them
+#   gauss-cam   the recipe's COLOUR_NOISE_TRAIN: Gaussian sigma 0-55 on two thirds of the patches
+#               (CDnCNN-B's range), the camera-like kinds of noise-mix (no blur) on the other third
 #   DATA     folder of the image sets (default ../shared/data)
 #   RUNS     folder of the run folders and their logs (default runs/colour-noise-check)
 #   MINUTES  training minutes of each run (default 40)   MIXES  which candidates (default "mix gauss-cam")
@@ -13,19 +13,18 @@
 #            --minutes schedule is set from the speed of its first tenth, which other work can slow)
 # Extra arguments go to every `agan train` (e.g. --workers 0). Rerunning skips finished runs.
 RUNS=${RUNS:-runs/colour-noise-check}
-source "$(dirname "$0")/recipes/common.sh"  # DATA, COLOUR_SETS, finished
+source "$(dirname "$0")/recipes/common.sh"  # DATA, CAMERA_NOISE, COLOUR_NOISE_TRAIN, finished
 MINUTES=${MINUTES:-40}
 MIXES=${MIXES:-mix gauss-cam}
 BUDGET=(--minutes "$MINUTES")
 [ -n "${ITERS:-}" ] && BUDGET=(--iters "$ITERS")
-CAMERA="noise-mix(among=poisson|gaussian|speckle|salt-pepper|scribble|jpeg)"
 VAL="synthetic:gaussian(sigma=15):$DATA/kodak24; synthetic:gaussian(sigma=25):$DATA/kodak24"
-VAL="$VAL; synthetic:gaussian(sigma=50):$DATA/kodak24; synthetic:$CAMERA:$DATA/kodak24; $DATA/polyu_real_noise"
+VAL="$VAL; synthetic:gaussian(sigma=50):$DATA/kodak24; synthetic:$CAMERA_NOISE:$DATA/kodak24; $DATA/polyu_real_noise"
 mkdir -p "$RUNS"
 for mix in $MIXES; do
     case $mix in
         mix) data="synthetic:noise-mix:$COLOUR_SETS" ;;
-        gauss-cam) data="synthetic:gaussian(low=0,high=55):$COLOUR_SETS*2; synthetic:$CAMERA:$COLOUR_SETS" ;;
+        gauss-cam) data=$COLOUR_NOISE_TRAIN ;;
         *) echo "unknown mix $mix (mix, gauss-cam)" >&2; exit 2 ;;
     esac
     out="$RUNS/$mix"

@@ -29,6 +29,11 @@ VEILED_RAIN="rain(severity=0.2-0.7,veil=0.4-0.9)"
 WEATHER_TRAIN="synthetic:$WEATHER:$COLOUR_SETS*3; synthetic:$LIGHT_RAIN:$COLOUR_SETS; synthetic:$VEILED_RAIN:$COLOUR_SETS; $DATA/jorder_small/train*24"
 # best.pt is picked on synthetic weather on Set5 and on two real-format heavy-rain sets.
 WEATHER_VAL="synthetic:$WEATHER:$DATA/set5; $DATA/jorder_small/test; $DATA/outdoor_rain_test1"
+# Camera-like noise: the kinds of noise-mix a denoiser can invert (blur left out).
+CAMERA_NOISE="noise-mix(among=poisson|gaussian|speckle|salt-pepper|scribble|jpeg)"
+# The blind colour denoiser's noise: Gaussian sigma 0-55 (CDnCNN-B's range) on two thirds of the
+# patches, camera-like noise on the other third.
+COLOUR_NOISE_TRAIN="synthetic:gaussian(low=0,high=55):$COLOUR_SETS*2; synthetic:$CAMERA_NOISE:$COLOUR_SETS"
 FILTERS=(--compare mean --compare median --compare gaussian --compare bilateral --compare nlm --compare wavelet --compare bm3d)
 # BM3D removes Gaussian noise; on rain it returns the input (within 0.03 dB on rain12, rain100l_subset and
 # jorder_small/test) at about a minute a photo on two cores, so the weather evaluations leave it out.
