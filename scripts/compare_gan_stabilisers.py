@@ -13,7 +13,8 @@ the weather recipe's adversarial settings (``scripts/recipes/attentive-gan-weath
 step, the last validation of each set (the EMA weights when the recipe keeps an EMA, as
 ``best.pt``), and the discriminator's course: the step at which its smoothed loss first leaves
 chance (2 ln 2), as a share of the arm's steps (the issue asks for the first 10 %), and its lowest
-smoothed loss (below 0.1, D wins outright: a collapse). Writes OUT/results.md, OUT/results.json
+smoothed loss (below 0.1, D wins outright: a collapse). Two rows come first: the validation
+images as they come (input) and the starting generator (start), the line the arms have to move. Writes OUT/results.md, OUT/results.json
 (arms run earlier and not named again are kept) and OUT/curves-ARM.png (``agan plot``). The run
 folders stay under ``--runs``; the best arm's is a stage to release:
 ``RELEASE_RUN=RUNS/ARM bash scripts/recipes/attentive-gan-weather.sh``.
@@ -30,6 +31,7 @@ import click
 from agan.training.config import config_for_run
 from agan.training.engine import Trainer
 from agan.training.plot import CHANCE_D_LOSS, COLLAPSE_D_LOSS, left_chance_at, plot_run, smoothed
+from agan.evaluation.metrics import psnr
 from agan.training.run_folder import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,7 @@ ARMS: dict[str, tuple[dict, str]] = {
     "spectral-norm": ({"d_spectral_norm": True}, "spectral norm on every layer of D"),
     "weight-0.005": ({"adversarial_weight": 0.005}, "half the GAN weight"),
     "lr-d-half": ({"lr_d": 5e-5}, "D's lr half G's (5e-5)"),
+    "lr-d-4x": ({"lr_d": 4e-4}, "D's lr 4x G's (4e-4: the two-timescale rule, as SAGAN)"),
     "d-patch-48": ({"d_patch": 48}, "D on 48x48 squares (a cheaper step: 7.4 U-Net steps, not 8.6)"),
 }
 
@@ -69,6 +72,28 @@ def last_validation(records: list[dict]) -> dict[str, float]:
     last = scored[-1]
     per_set = {k.split("@", 1)[1]: v for k, v in last.items() if k.startswith("val/psnr@")}
     return per_set or {"validation": last["val/psnr"]}
+
+
+def starting_point(run: Path, data: str, val: str, config_file: Path, init: str, batch: int | None) -> list[dict]:
+    """Rows for the validation images as they come (input) and for the generator every arm starts
+    from, on the arms' validation sets: the line an adversarial stage has to move."""
+    options = {"init": init, "seed": 0, "iters": 1, **({"batch": batch} if batch else {})}
+    trainer = Trainer(config_for_run("attentive-gan", run, data, val, config_file, options, report=lambda line: None),
+                      log=lambda line: None)
+    start, _ = trainer.validate()
+    labels = trainer.val_set.labels
+    inputs: dict[str, list[float]] = {}
+    for index, label in enumerate(labels):
+        item = trainer.val_set[index]
+        key = label if len(set(labels)) > 1 else "validation"
+        inputs.setdefault(key, []).append(psnr(item["degraded"], item["clean"]))
+    per_set = {k.split("@", 1)[1]: v for k, v in start.items() if k.startswith("val/psnr@")}
+    blank = {"changes": {}, "steps": 0, "seconds_per_step": None, "left_chance_step": None,
+             "left_chance_share": None, "lowest": None, "collapsed": False}
+    return [{"arm": "input", "what": "the validation images as they come", **blank,
+             "validation": {label: sum(v) / len(v) for label, v in inputs.items()}},
+            {"arm": "start", "what": f"`{init}`, before any adversarial step", **blank,
+             "validation": per_set or {"validation": start["val/psnr"]}}]
 
 
 def run_arm(name: str, run: Path, data: str, val: str, config_file: Path, init: str, budget: dict,
@@ -100,7 +125,8 @@ def markdown(results: dict[str, dict], budget: dict, batch: int | None) -> str:
              "|---|---|---:|---:|" + "---:|" * len(sets) + "---:|---:|"]
     for r in results.values():
         cells = [f"{r['validation'][s]:.2f}" if s in r["validation"] else "—" for s in sets]
-        left = ("never" if r["left_chance_step"] is None
+        trained = r["steps"] > 0
+        left = ("—" if not trained else "never" if r["left_chance_step"] is None
                 else f"step {r['left_chance_step']} ({100 * r['left_chance_share']:.0f} %)")
         lowest = "—" if r["lowest"] is None else f"{r['lowest']:.3f}" + (" (collapse)" if r["collapsed"] else "")
         seconds = "—" if r["seconds_per_step"] is None else f"{r['seconds_per_step']:.2f}"
@@ -130,12 +156,13 @@ def main(init: str, arms: tuple[str, ...], minutes: float, iters: int | None, ba
     val = val or recipe_variable("WEATHER_VAL")
     out.mkdir(parents=True, exist_ok=True)
     earlier = json.loads((out / "results.json").read_text())["arms"] if (out / "results.json").is_file() else {}
-    results = {name: r for name, r in earlier.items() if arms and name not in arms}
+    results = {name: r for name, r in earlier.items() if arms and name not in arms and name in ARMS}
+    baseline = starting_point(runs / "start", data, val, config_file, init, batch)
     for name in arms or ARMS:
         results[name] = run_arm(name, runs / name, data, val, config_file, init, budget, batch, workers)
         plot_run(runs / name, out / f"curves-{name}.png")
         click.echo(f"{name}: {results[name]['steps']} steps, validation {results[name]['validation']}")
-    results = {name: results[name] for name in ARMS if name in results}
+    results = {**{row["arm"]: row for row in baseline}, **{name: results[name] for name in ARMS if name in results}}
     (out / "results.json").write_text(json.dumps({"init": init, "budget": budget, "batch": batch, "arms": results},
                                                  indent=1) + "\n")
     (out / "results.md").write_text(markdown(results, budget, batch))

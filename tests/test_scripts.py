@@ -171,8 +171,13 @@ def test_compare_gan_stabilisers_trains_each_arm_from_one_generator_and_tabulate
     assert done.returncode == 0, done.stderr
     table = (tmp_path / "out" / "results.md").read_text()
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "changed" not in line]
-    assert [r[0] for r in rows] == ["| paper", "| relativistic", "| spectral-norm"]
-    assert all(r[2] == "3" and r[-1].strip(" |") != "—" for r in rows)  # steps, and a D-loss for each
+    assert [r[0] for r in rows] == ["| input", "| start", "| paper", "| relativistic", "| spectral-norm"]
+    assert all(r[2] == "3" and r[-1].strip(" |") != "—" for r in rows[2:])  # steps, and a D-loss for each arm
+    assert all(r[2] == "0" and r[-1].strip(" |") == "—" for r in rows[:2])
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["arms"]
+    # the start is the warm-up generator itself, validated on the arms' images; each row has a PSNR
+    assert all(len(results[arm]["validation"]) == 1 for arm in results)
+    assert results["input"]["validation"] != results["start"]["validation"]
     assert all((tmp_path / "out" / f"curves-{arm}.png").is_file() for arm in ("paper", "relativistic", "spectral-norm"))
     saved = json.loads((tmp_path / "runs" / "relativistic" / "config.json").read_text())
     assert saved["gan_loss"] == "relativistic" and saved["init"].endswith("last.pt") and saved["seed"] == 0
