@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: name -> (the settings it changes, what that is). "paper" is the recipe as it stands.
 ARMS: dict[str, tuple[dict, str]] = {
+    "no-gan": ({"adversarial_weight": 0.0}, "the control: the same stage without D (GAN weight 0)"),
     "paper": ({}, "the recipe: BCE on logits, GAN weight 0.01, D's lr = G's"),
     "relativistic": ({"gan_loss": "relativistic"}, "ESRGAN's relativistic average GAN loss"),
     "spectral-norm": ({"d_spectral_norm": True}, "spectral norm on every layer of D"),
@@ -121,11 +122,11 @@ def markdown(results: dict[str, dict], budget: dict, batch: int | None) -> str:
     lines = [f"Adversarial stages of the Attentive GAN from the same generator, {spent} each"
              f"{f', batch {batch}' if batch else ''}; last validation (RGB PSNR, dB); D-loss at chance = "
              f"{CHANCE_D_LOSS:.3f}.", "",
-             "| arm | changed | steps | s/step | " + " | ".join(sets) + " | D leaves chance at | lowest D-loss |",
+             "| arm | changed | steps | s/step | " + " | ".join(s.replace("|", "\\|") for s in sets) + " | D leaves chance at | lowest D-loss |",
              "|---|---|---:|---:|" + "---:|" * len(sets) + "---:|---:|"]
     for r in results.values():
         cells = [f"{r['validation'][s]:.2f}" if s in r["validation"] else "—" for s in sets]
-        trained = r["steps"] > 0
+        trained = r["steps"] > 0 and r["lowest"] is not None  # a D-loss to follow
         left = ("—" if not trained else "never" if r["left_chance_step"] is None
                 else f"step {r['left_chance_step']} ({100 * r['left_chance_share']:.0f} %)")
         lowest = "—" if r["lowest"] is None else f"{r['lowest']:.3f}" + (" (collapse)" if r["collapsed"] else "")
