@@ -8,7 +8,7 @@
    that found every drop exactly and knew nothing of the scene under it would reach; PSNR (RGB)
    against the input's, and the share of the picture the drops cover.
 2. ``--overfit N``: a U-Net (the weights of ``--model``, or a fresh one with ``--fresh``) trained N
-   steps (Adam, lr 2e-4, bf16 autocast as the recipes train) on one fixed batch of 16 patches
+   steps (Adam, lr 2e-4, bf16 autocast as the recipes train, fp32 on a CPU without bf16 instructions) on one fixed batch of 16 patches
    128x128 cut from the set's images, once per ``--loss``: every 10 steps the batch's MSE against
    the input's, the mean |output - input| (how far the network moves from the identity) and the
    share of the last decoder layer's activations that are on.
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from agan.data.datasets import ImageDataset
+from agan.device import cpu_bf16_instructions
 from agan.data.sources import open_source
 from agan.evaluation.metrics import psnr
 from agan.nets.architectures import model_from_checkpoint
@@ -66,7 +67,7 @@ def overfit(net: UNet, degraded: torch.Tensor, clean: torch.Tensor, loss: str, s
     optimiser = torch.optim.Adam(net.parameters(), LR)
     print(f"  {loss}: input MSE {float(((degraded - clean) ** 2).mean()):.5f}")
     for step in range(steps + 1):
-        with torch.autocast("cpu", torch.bfloat16):
+        with torch.autocast("cpu", torch.bfloat16, enabled=bool(cpu_bf16_instructions())):  # emulated bf16: 10x slower
             out = net(degraded)
         error = out.float() - clean
         value = error.abs().mean() if loss == "l1" else (error * error).mean()
